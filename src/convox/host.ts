@@ -1,0 +1,40 @@
+import { InputError } from './errors.ts'
+
+/**
+ * Turns the `host` input into the form the CLIs use as the `auth` key: no scheme, lower-case,
+ * port kept (a rack can listen on `127.0.0.1:5443`) except the default 443, which the CLI never
+ * writes.
+ */
+export function normaliseHost(raw: string): string {
+  const input = raw.trim()
+  if (input === '') {
+    throw new InputError('The host input is empty: give a Console host (console.convox.com) or a Rack host.')
+  }
+  if (/\s/.test(input)) {
+    throw new InputError(`The host input "${input}" contains white space: give only the host name.`)
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(input)?.[1]?.toLowerCase()
+  if (scheme && scheme !== 'https') {
+    throw new InputError(
+      `The host input uses ${scheme}://, but Convox APIs are served over HTTPS only: drop the scheme or use https://.`
+    )
+  }
+  let rest = scheme ? input.slice(scheme.length + 3) : input
+  if (rest.endsWith('/')) rest = rest.slice(0, -1)
+  if (rest.includes('@')) {
+    // Do not echo the input: user-info may hold a password.
+    throw new InputError('The host input contains "@" (user-info): give the password in the password input only.')
+  }
+  if (/[/?#]/.test(rest)) {
+    throw new InputError(
+      `The host input "${input}" has a path, query or fragment: give only the host (and port), such as rack.example.com.`
+    )
+  }
+  const match = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(rest)
+  const port = match?.[2] === undefined ? undefined : Number(match[2])
+  if (!match || rest.startsWith('.') || rest.startsWith('-') || (port !== undefined && (port < 1 || port > 65535))) {
+    throw new InputError(`The host input "${input}" is not a valid host name: use a form such as rack.example.com or 10.0.0.1:5443.`)
+  }
+  const name = match[1]!.toLowerCase()
+  return port === undefined || port === 443 ? name : `${name}:${port}`
+}

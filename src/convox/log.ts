@@ -1,0 +1,19 @@
+/**
+ * The Convox logic logs through this interface so it stays free of @actions/core: the GitHub
+ * Action adapter maps it to core.info/warning, another CI's login command to plain stderr.
+ */
+export interface Log {
+  info(message: string): void
+  warning(message: string): void
+  debug(message: string): void
+  /** Called with every secret as soon as it exists, before it can reach any other line. */
+  secret(value: string): void
+}
+
+/** A Log for code paths that must not print (tests of pure logic, dry runs). */
+export const silentLog: Log = {
+  info: () => undefined,
+  warning: () => undefined,
+  debug: () => undefined,
+  secret: () => undefined
+}

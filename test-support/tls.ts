@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+export interface TestTls {
+  caCert: string
+  cert: string
+  key: string
+  /** Path of the CA PEM, for NODE_EXTRA_CA_CERTS or curl. */
+  caPath: string
+}
+
+let cached: TestTls | undefined
+
+/**
+ * A CA made for the tests and a server certificate it signed for 127.0.0.1 and localhost, so
+ * the fakes speak real, verified HTTPS. Made once per machine into the OS temp dir; written to a
+ * fresh directory and renamed into place so parallel jest workers never see half a set.
+ */
+export function testTls(): TestTls {
+  if (cached) return cached
+  const dir = path.join(os.tmpdir(), 'convox-login-test-tls-v1')
+  if (!fs.existsSync(path.join(dir, 'done'))) {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-login-tls-'))
+    const run = (...args: string[]) => execFileSync('openssl', args, { cwd: work, stdio: 'pipe' })
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=convox-login test CA',
+      '-keyout', 'ca.key', '-out', 'ca.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
+    run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr')
+    fs.writeFileSync(path.join(work, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n')
+    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650',
+      '-out', 'server.pem', '-extfile', 'ext.cnf')
+    fs.writeFileSync(path.join(work, 'done'), '')
+    try {
+      fs.renameSync(work, dir)
+    } catch {
+      fs.rmSync(work, { recursive: true, force: true }) // another worker won the race
+    }
+  }
+  const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8')
+  cached = { caCert: read('ca.pem'), cert: read('server.pem'), key: read('server.key'), caPath: path.join(dir, 'ca.pem') }
+  return cached
+}
