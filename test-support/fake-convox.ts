@@ -2,6 +2,9 @@ import https from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { ApiRequest, ApiResponse } from '../src/convox/api.ts'
+import { NetworkError } from '../src/convox/api.ts'
+import type { Clock } from '../src/convox/clock.ts'
 import { testTls } from './tls.ts'
 
 /**
@@ -9,6 +12,10 @@ import { testTls } from './tls.ts'
  * a Rack API, or a Console that lists racks and proxies `Rack:` requests to them. Faults (5xx,
  * 429, resets, hangs) can be queued, and a Rack's keyroll runs through a window of phases in real
  * time, as a CloudFormation update does.
+ *
+ * The Rack itself is a model that answers one request at a time on whatever clock it is given
+ * (`createRackModel`), so the same behaviour also runs in memory on a virtual clock
+ * (`simulateRack`): a 120 s keyroll window then takes milliseconds, for schedule tests and benches.
  */
 
 export interface FakeRack {
@@ -35,6 +42,7 @@ export type WindowMode =
   | 'reset' // the connection is cut
 
 export interface WindowPhase {
+  /** `Infinity` makes a window that never ends (the rack stays `updating`), to test timeouts. */
   ms: number
   mode: WindowMode
 }
@@ -47,24 +55,44 @@ export interface ConsoleUser {
   mfa?: boolean
 }
 
-export interface FakeConvoxOptions {
-  kind: 'rack' | 'console' | 'not-convox'
-  /** kind rack: the rack itself. */
+/** How a Rack behaves: shared by the HTTPS fake and the in-memory simulation. */
+export interface RackModelOptions {
   rack?: Partial<FakeRack>
+  /** The phases a keyroll goes through before the new key alone works. */
+  keyrollWindow?: WindowPhase[]
+  /** The old key keeps working after the window (racks that read SSM at start). */
+  keepOldKey?: boolean
+  /**
+   * How the window ends: `complete` (default) with the new key, `rollback` with the old key back,
+   * as when CloudFormation rolls a failed update back. Either way the rack is `running` again.
+   */
+  keyrollOutcome?: 'complete' | 'rollback'
+}
+
+export interface FakeConvoxOptions extends RackModelOptions {
+  kind: 'rack' | 'console' | 'not-convox'
   /** kind console. */
   users?: ConsoleUser[]
   deployKeys?: string[]
   racks?: Array<Partial<FakeRack> & { name: string; org: string }>
-  /** kind rack: the phases a keyroll goes through before the new key alone works. */
-  keyrollWindow?: WindowPhase[]
-  /** kind rack: the old key keeps working after the window (racks that read SSM at start). */
-  keepOldKey?: boolean
 }
 
 export type Fault =
   | { status: number; body?: string; retryAfter?: string }
   | { reset: true }
   | { hang: true }
+  /**
+   * The request takes effect (a keyroll PUT is applied) but its answer is lost: the connection is
+   * cut, never answered, or answered with this status by a load balancer.
+   */
+  | { afterApply: 'reset' | 'hang' | number }
+
+export interface FaultOptions {
+  path?: string
+  /** Only requests with this method (GET, PUT); all when omitted. */
+  method?: string
+  times?: number
+}
 
 export interface RecordedRequest {
   time: number
@@ -74,7 +102,19 @@ export interface RecordedRequest {
   password?: string
   userAgent?: string
   body: string
+  /** 0 when the connection was cut or never answered. */
   status: number
+}
+
+/** Keyroll bookkeeping: when the PUT arrived and when the new key alone started to work. */
+export interface KeyrollRecord {
+  putAt?: number
+  /** When the window ends with the new key; `Infinity` for a window that never ends; unset on rollback. */
+  liveAt?: number
+  oldPassword?: string
+  newPassword?: string
+  /** PUTs that were applied (not those refused or cut before the rack saw them). */
+  puts: number
 }
 
 export interface FakeConvox {
@@ -85,11 +125,38 @@ export interface FakeConvox {
   /** The rack (kind rack) or the Console racks by `org/name`. */
   rack: FakeRack
   consoleRacks: Map<string, FakeRack>
-  /** Makes the next `times` requests matching `path` (all paths when omitted) fail this way. */
-  fail(fault: Fault, options?: { path?: string; times?: number }): void
-  /** Keyroll bookkeeping: when the PUT arrived and when the new key alone started to work. */
-  keyroll: { putAt?: number; liveAt?: number; oldPassword?: string; newPassword?: string; puts: number }
+  /** Makes the next `times` requests matching `path` and `method` (all when omitted) fail this way. */
+  fail(fault: Fault, options?: FaultOptions): void
+  keyroll: KeyrollRecord
   close(): Promise<void>
+}
+
+/** One request as the rack sees it. */
+export interface FakeRequest {
+  method: string
+  path: string
+  password?: string
+  body: string
+}
+
+export interface FakeAnswer {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+export type FakeOutcome = FakeAnswer | { reset: true } | { hang: true }
+
+export interface RackModel {
+  rack: FakeRack
+  keyroll: KeyrollRecord
+  /**
+   * Answers one request as the rack would now: window phase, status, keys. `trusted` skips the
+   * rack's own authentication, as for requests Console proxies.
+   */
+  handle(request: FakeRequest, trusted?: boolean): FakeOutcome
+  /** Ends the window if its time has passed: status `running`, the new key (or the old on rollback). */
+  settle(): void
 }
 
 const RACK_DEFAULTS: FakeRack = {
@@ -101,29 +168,35 @@ const RACK_DEFAULTS: FakeRack = {
   region: 'us-east-1'
 }
 
-export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeConvox> {
-  const tls = testTls()
-  const rack: FakeRack = { ...RACK_DEFAULTS, ...options.rack }
-  const consoleRacks = new Map<string, FakeRack>()
-  for (const r of options.racks ?? []) consoleRacks.set(`${r.org}/${r.name}`, { ...RACK_DEFAULTS, ...r })
-  const requests: RecordedRequest[] = []
-  const faults: Array<{ fault: Fault; path?: string; times: number }> = []
-  const keyroll: FakeConvox['keyroll'] = { puts: 0 }
-  const sockets = new Set<Duplex>()
-  let windowTimer: NodeJS.Timeout | undefined
+export interface RackModelClock {
+  now: () => number
+  random: () => number
+  /** Called after a PUT with the window's length, so a real-time fake can flip the status on time. */
+  onWindow?: (ms: number, settle: () => void) => void
+}
 
-  function takeFault(path: string): Fault | undefined {
-    const index = faults.findIndex(f => f.times > 0 && (!f.path || f.path === path))
-    if (index < 0) return undefined
-    const entry = faults[index]!
-    entry.times--
-    return entry.fault
+export function createRackModel(
+  options: RackModelOptions,
+  clock: RackModelClock = { now: Date.now, random: Math.random }
+): RackModel {
+  return modelFor({ ...RACK_DEFAULTS, ...options.rack }, options, clock)
+}
+
+function modelFor(rack: FakeRack, options: RackModelOptions, clock: RackModelClock): RackModel {
+  const keyroll: KeyrollRecord = { puts: 0 }
+  let windowEndsAt: number | undefined
+
+  function settle(): void {
+    if (windowEndsAt === undefined || clock.now() < windowEndsAt || rack.status !== 'updating') return
+    if (options.keyrollOutcome === 'rollback' && keyroll.oldPassword !== undefined)
+      rack.password = keyroll.oldPassword
+    rack.status = 'running'
   }
 
   /** The rack's mode now: the window phase we are in, or the steady state. */
-  function rackMode(): WindowMode | 'steady' {
-    if (keyroll.putAt === undefined || keyroll.liveAt === undefined) return 'steady'
-    let t = Date.now() - keyroll.putAt
+  function mode(): WindowMode | 'steady' {
+    if (keyroll.putAt === undefined || windowEndsAt === undefined) return 'steady'
+    let t = clock.now() - keyroll.putAt
     for (const phase of options.keyrollWindow ?? []) {
       if (t < phase.ms) return phase.mode
       t -= phase.ms
@@ -131,13 +204,13 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
     return 'steady'
   }
 
-  function rackAccepts(password: string | undefined, mode: WindowMode | 'steady'): boolean {
+  function accepts(password: string | undefined, current: WindowMode | 'steady'): boolean {
     if (password === undefined) return false
     const oldOk = password === keyroll.oldPassword
-    const newOk = password === rack.password
-    switch (mode) {
+    const newOk = password === keyroll.newPassword
+    switch (current) {
       case 'steady':
-        return newOk || (oldOk && !!options.keepOldKey)
+        return password === rack.password || (oldOk && !!options.keepOldKey)
       case 'old':
         return oldOk
       case 'new':
@@ -145,81 +218,172 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
       case 'both':
         return oldOk || newOk
       case 'flap':
-        return Math.random() < 0.5 ? oldOk : newOk
+        return clock.random() < 0.5 ? oldOk : newOk
       default:
         return false
     }
   }
 
-  function systemBody(r: FakeRack): string {
-    return JSON.stringify({
-      name: r.name,
-      status: r.status,
-      version: r.version,
-      provider: r.provider,
-      region: r.region,
-      count: 3,
-      type: 't3.small',
-      domain: `router.${r.name}.example.convox.site`,
-      'rack-domain': `api.${r.name}.example.convox.site`,
-      outputs: {},
-      parameters: { Password: '****', InstanceType: 't3.small' }
-    })
+  function put(body: string): FakeAnswer {
+    if (rack.version.startsWith('3.')) return text(500, 'not implemented\n')
+    // The CLI sends `parameters=Password%3D<new>`: the form value is itself a form.
+    const params = new URLSearchParams(new URLSearchParams(body).get('parameters') ?? '')
+    const next = params.get('Password')
+    if (next === null) return text(200, 'ok\n')
+    if (next.length < 1 || next.length > 50) {
+      return json(400, {
+        error: 'Parameter Password failed to satisfy constraint: must be 1 to 50 characters'
+      })
+    }
+    if (rack.status !== 'running') {
+      return json(400, { error: `Stack ${rack.name} is in UPDATE_IN_PROGRESS state and can not be updated.` })
+    }
+    keyroll.puts++
+    keyroll.oldPassword = rack.password
+    keyroll.newPassword = next
+    keyroll.putAt = clock.now()
+    rack.password = next
+    rack.status = 'updating'
+    const windowMs = (options.keyrollWindow ?? []).reduce((sum, p) => sum + p.ms, 0)
+    windowEndsAt = keyroll.putAt + windowMs
+    keyroll.liveAt = options.keyrollOutcome === 'rollback' ? undefined : windowEndsAt
+    if (Number.isFinite(windowMs)) clock.onWindow?.(windowMs, settle)
+    return text(200, 'ok\n')
   }
 
-  /** A Rack API: `/auth`, `/system` and the keyroll `PUT /system`. */
-  function handleRack(r: FakeRack, req: IncomingMessage, body: string, authenticated: boolean, res: ServerResponse): number {
-    const path = (req.url ?? '/').split('?')[0]
-    if (!authenticated) {
+  function handle(request: FakeRequest, trusted = false): FakeOutcome {
+    settle()
+    const current = trusted ? 'steady' : mode()
+    if (current === 'reset') return { reset: true }
+    if (current === '502' || current === '503') {
+      return {
+        status: Number(current),
+        headers: { 'Content-Type': 'text/html' },
+        body: `<html><body>${current} Bad Gateway</body></html>`
+      }
+    }
+    if (!trusted && !accepts(request.password, current)) {
       const headers: Record<string, string> = { 'Content-Type': 'text/plain' }
-      if (r.version.startsWith('3.')) headers['WWW-Authenticate'] = 'Basic realm="convox"'
-      return send(res, 401, 'invalid authentication\n', headers)
+      if (rack.version.startsWith('3.')) headers['WWW-Authenticate'] = 'Basic realm="convox"'
+      return { status: 401, headers, body: 'invalid authentication\n' }
     }
-    if (req.method === 'GET' && path === '/auth') return send(res, 200, 'ok\n', { 'Content-Type': 'text/plain' })
-    if (req.method === 'GET' && path === '/system') return send(res, 200, systemBody(r), { 'Content-Type': 'application/json' })
-    if (req.method === 'PUT' && path === '/system') {
-      if (r.version.startsWith('3.')) return send(res, 500, 'not implemented\n', { 'Content-Type': 'text/plain' })
-      const params = new URLSearchParams(new URLSearchParams(body).get('parameters') ?? '')
-      const next = params.get('Password')
-      if (next === null) return send(res, 200, 'ok\n')
-      if (next.length < 1 || next.length > 50) {
-        return json(res, 400, { error: 'Parameter Password failed to satisfy constraint: must be 1 to 50 characters' })
-      }
-      if (r.status !== 'running') {
-        return json(res, 400, { error: `Stack ${r.name} is in UPDATE_IN_PROGRESS state and can not be updated.` })
-      }
-      keyroll.puts++
-      keyroll.oldPassword = r.password
-      keyroll.newPassword = next
-      keyroll.putAt = Date.now()
-      r.password = next
-      r.status = 'updating'
-      const windowMs = (options.keyrollWindow ?? []).reduce((sum, p) => sum + p.ms, 0)
-      keyroll.liveAt = keyroll.putAt + windowMs
-      windowTimer = setTimeout(() => {
-        r.status = 'running'
-      }, windowMs)
-      return send(res, 200, 'ok\n')
-    }
-    return send(res, 404, 'not found\n', { 'Content-Type': 'text/plain' })
+    if (request.method === 'GET' && request.path === '/auth') return text(200, 'ok\n')
+    if (request.method === 'GET' && request.path === '/system') return json(200, systemBody(rack))
+    if (request.method === 'PUT' && request.path === '/system') return put(request.body)
+    return text(404, 'not found\n')
   }
 
-  function handleConsole(req: IncomingMessage, body: string, password: string | undefined, res: ServerResponse): number {
-    const path = (req.url ?? '/').split('?')[0]
-    const user = options.users?.find(u => u.token === password)
-    const deployKey = password !== undefined && (options.deployKeys ?? []).includes(password)
+  return { rack, keyroll, handle, settle }
+}
+
+function systemBody(r: FakeRack): unknown {
+  return {
+    name: r.name,
+    status: r.status,
+    version: r.version,
+    provider: r.provider,
+    region: r.region,
+    count: 3,
+    type: 't3.small',
+    domain: `router.${r.name}.example.convox.site`,
+    'rack-domain': `api.${r.name}.example.convox.site`,
+    outputs: {},
+    parameters: { Password: '****', InstanceType: 't3.small' }
+  }
+}
+
+function text(status: number, body: string): FakeAnswer {
+  return { status, headers: { 'Content-Type': 'text/plain' }, body }
+}
+
+function json(status: number, value: unknown): FakeAnswer {
+  return { status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(value) }
+}
+
+function createFaultQueue() {
+  const faults: Array<{ fault: Fault; options: FaultOptions; times: number }> = []
+  return {
+    add(fault: Fault, options: FaultOptions = {}) {
+      faults.push({ fault, options, times: options.times ?? 1 })
+    },
+    take(method: string, path: string): Fault | undefined {
+      const entry = faults.find(
+        f =>
+          f.times > 0 &&
+          (!f.options.path || f.options.path === path) &&
+          (!f.options.method || f.options.method.toUpperCase() === method)
+      )
+      if (!entry) return undefined
+      entry.times--
+      return entry.fault
+    }
+  }
+}
+
+/** The answer a request gets when a fault is queued for it; `answer` is what the server would say. */
+function withFault(fault: Fault | undefined, answer: () => FakeOutcome): FakeOutcome {
+  if (!fault) return answer()
+  if ('afterApply' in fault) {
+    answer()
+    if (fault.afterApply === 'reset') return { reset: true }
+    if (fault.afterApply === 'hang') return { hang: true }
+    return {
+      status: fault.afterApply,
+      headers: { 'Content-Type': 'text/html' },
+      body: `<html><body>${fault.afterApply}</body></html>`
+    }
+  }
+  if ('reset' in fault) return { reset: true }
+  if ('hang' in fault) return { hang: true }
+  const headers: Record<string, string> = {}
+  if (fault.retryAfter !== undefined) headers['Retry-After'] = fault.retryAfter
+  return { status: fault.status, headers, body: fault.body ?? `${fault.status} fault\n` }
+}
+
+export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeConvox> {
+  const tls = testTls()
+  const timers = new Set<NodeJS.Timeout>()
+  const model = createRackModel(options, {
+    now: Date.now,
+    random: Math.random,
+    onWindow: (ms, settle) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        settle()
+      }, ms)
+      timers.add(timer)
+    }
+  })
+  const consoleModels = new Map<string, RackModel>()
+  for (const r of options.racks ?? []) {
+    consoleModels.set(
+      `${r.org}/${r.name}`,
+      modelFor({ ...RACK_DEFAULTS, ...r }, {}, { now: Date.now, random: Math.random })
+    )
+  }
+  const consoleRacks = new Map([...consoleModels].map(([name, m]) => [name, m.rack]))
+  const requests: RecordedRequest[] = []
+  const faults = createFaultQueue()
+  const sockets = new Set<Duplex>()
+
+  function handleConsole(req: IncomingMessage, request: FakeRequest): FakeOutcome {
+    const user = options.users?.find(u => u.token === request.password)
+    const deployKey = request.password !== undefined && (options.deployKeys ?? []).includes(request.password)
     if (user?.mfa) {
-      return send(res, 401, 'session required\n', { 'WWW-Authenticate': 'Session path="/session" token="abc"' })
+      return {
+        status: 401,
+        headers: { 'WWW-Authenticate': 'Session path="/session" token="abc"' },
+        body: 'session required\n'
+      }
     }
-    if (user?.expired) return json(res, 401, { error: 'cli token is expired, please log in again' })
-    if (req.method === 'GET' && path === '/auth') {
-      if (user) return json(res, 200, { id: user.id })
-      return send(res, 401, 'invalid authentication\n', { 'Content-Type': 'text/plain' })
+    if (user?.expired) return json(401, { error: 'cli token is expired, please log in again' })
+    if (request.method === 'GET' && request.path === '/auth') {
+      if (user) return json(200, { id: user.id })
+      return text(401, 'invalid authentication\n')
     }
-    if (!user && !deployKey) return send(res, 401, 'invalid authentication\n', { 'Content-Type': 'text/plain' })
-    if (req.method === 'GET' && path === '/racks') {
+    if (!user && !deployKey) return text(401, 'invalid authentication\n')
+    if (request.method === 'GET' && request.path === '/racks') {
       return json(
-        res,
         200,
         [...consoleRacks.values()].map(r => ({
           name: r.name,
@@ -231,10 +395,10 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
       )
     }
     const rackName = header(req, 'rack')
-    if (!rackName) return json(res, 404, { error: 'no rack specified' })
-    const target = consoleRacks.get(rackName)
-    if (!target) return json(res, 404, { error: `could not find rack: ${rackName}` })
-    return handleRack(target, req, body, true, res)
+    if (!rackName) return json(404, { error: 'no rack specified' })
+    const target = consoleModels.get(rackName)
+    if (!target) return json(404, { error: `could not find rack: ${rackName}` })
+    return target.handle(request, true)
   }
 
   const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -243,10 +407,11 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8')
       const path = (req.url ?? '/').split('?')[0]!
+      const method = req.method ?? ''
       const password = basicPassword(req)
       const record: RecordedRequest = {
         time: Date.now(),
-        method: req.method ?? '',
+        method,
         path,
         rack: header(req, 'rack'),
         password,
@@ -255,30 +420,21 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
         status: 0
       }
       requests.push(record)
-      const fault = takeFault(path)
-      if (fault && 'reset' in fault) return void req.socket.destroy()
-      if (fault && 'hang' in fault) return
-      if (fault) {
-        const headers: Record<string, string> = {}
-        if (fault.retryAfter !== undefined) headers['Retry-After'] = fault.retryAfter
-        record.status = send(res, fault.status, fault.body ?? `${fault.status} fault\n`, headers)
-        return
-      }
-      if (options.kind === 'not-convox') {
-        record.status = send(res, 404, '<html><body>404 Not Found</body></html>', { 'Content-Type': 'text/html' })
-        return
-      }
-      if (options.kind === 'console') {
-        record.status = handleConsole(req, body, password, res)
-        return
-      }
-      const mode = rackMode()
-      if (mode === 'reset') return void req.socket.destroy()
-      if (mode === '502' || mode === '503') {
-        record.status = send(res, Number(mode), `<html><body>${mode} Bad Gateway</body></html>`, { 'Content-Type': 'text/html' })
-        return
-      }
-      record.status = handleRack(rack, req, body, rackAccepts(password, mode), res)
+      const request: FakeRequest = { method, path, password, body }
+      const outcome = withFault(faults.take(method, path), () => {
+        if (options.kind === 'not-convox') {
+          return {
+            status: 404,
+            headers: { 'Content-Type': 'text/html' },
+            body: '<html><body>404 Not Found</body></html>'
+          }
+        }
+        if (options.kind === 'console') return handleConsole(req, request)
+        return model.handle(request)
+      })
+      if ('reset' in outcome) return void req.socket.destroy()
+      if ('hang' in outcome) return
+      record.status = send(res, outcome)
     })
   })
   server.on('connection', socket => {
@@ -293,18 +449,96 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
     port,
     caCert: tls.caCert,
     requests,
-    rack,
+    rack: model.rack,
     consoleRacks,
-    keyroll,
-    fail(fault, opts = {}) {
-      faults.push({ fault, path: opts.path, times: opts.times ?? 1 })
-    },
+    keyroll: model.keyroll,
+    fail: faults.add,
     close() {
-      clearTimeout(windowTimer)
+      for (const timer of timers) clearTimeout(timer)
       for (const socket of sockets) socket.destroy()
       return new Promise(resolve => server.close(() => resolve()))
     }
   }
+}
+
+/** What a ConvoxApi offers, answered by a simulated rack instead of a server. */
+export interface SimulatedApi {
+  readonly host: string
+  send(request: ApiRequest): Promise<ApiResponse>
+  withPassword(password: string): SimulatedApi
+  close(): void
+}
+
+export interface SimulatedRack {
+  rack: FakeRack
+  keyroll: KeyrollRecord
+  requests: RecordedRequest[]
+  fail(fault: Fault, options?: FaultOptions): void
+  /** A ConvoxApi stand-in authenticated with `password`. */
+  api(password: string): SimulatedApi
+}
+
+export interface SimulateRackOptions extends RackModelOptions {
+  /** Drives the rack's time and the requests' latency; a virtual clock makes long windows instant. */
+  clock: Clock
+  /** Time each request takes; default 20 ms. */
+  latencyMs?: number
+}
+
+/**
+ * The Rack of `startFakeConvox` without a server: requests are answered in memory on `clock`, a
+ * cut connection or a hang raises the NetworkError ConvoxApi would. For schedule tests and benches
+ * on a virtual clock; behaviour over real HTTPS is tested against `startFakeConvox`.
+ */
+export function simulateRack(options: SimulateRackOptions): SimulatedRack {
+  const { clock } = options
+  const model = createRackModel(options, { now: () => clock.now(), random: () => clock.random() })
+  const requests: RecordedRequest[] = []
+  const faults = createFaultQueue()
+  const latencyMs = options.latencyMs ?? 20
+
+  function api(password: string): SimulatedApi {
+    return {
+      host: 'simulated-rack',
+      withPassword: api,
+      close: () => undefined,
+      async send(request) {
+        const body = request.form ? new URLSearchParams(request.form).toString() : ''
+        const record: RecordedRequest = {
+          time: clock.now(),
+          method: request.method,
+          path: request.path,
+          password,
+          body,
+          status: 0
+        }
+        requests.push(record)
+        await clock.sleep(latencyMs)
+        const outcome = withFault(faults.take(request.method, request.path), () =>
+          model.handle({ method: request.method, path: request.path, password, body })
+        )
+        if ('reset' in outcome) throw new NetworkError('reset', true, 'ECONNRESET', 'socket hang up')
+        if ('hang' in outcome) {
+          const timeoutMs = request.timeoutMs ?? 15_000
+          await clock.sleep(Math.max(0, timeoutMs - latencyMs))
+          throw new NetworkError(
+            'timeout',
+            true,
+            'ETIMEDOUT',
+            `no answer within ${Math.round(timeoutMs / 1000)}s`
+          )
+        }
+        record.status = outcome.status
+        return { status: outcome.status, headers: lowerCase(outcome.headers), body: outcome.body }
+      }
+    }
+  }
+
+  return { rack: model.rack, keyroll: model.keyroll, requests, fail: faults.add, api }
+}
+
+function lowerCase(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -320,12 +554,8 @@ function basicPassword(req: IncomingMessage): string | undefined {
   return colon < 0 ? undefined : decoded.slice(colon + 1)
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): number {
-  res.writeHead(status, headers)
-  res.end(body)
-  return status
-}
-
-function json(res: ServerResponse, status: number, value: unknown): number {
-  return send(res, status, JSON.stringify(value), { 'Content-Type': 'application/json' })
+function send(res: ServerResponse, answer: FakeAnswer): number {
+  res.writeHead(answer.status, answer.headers)
+  res.end(answer.body)
+  return answer.status
 }

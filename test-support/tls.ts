@@ -15,18 +15,18 @@ let cached: TestTls | undefined
 
 /**
  * A CA made for the tests and a server certificate it signed for 127.0.0.1 and localhost, so
- * the fakes speak real, verified HTTPS. Made once per machine into the OS temp dir; written to a
+ * the fakes speak real, verified HTTPS. ECDSA P-256, the key type Let's Encrypt issues by default. Made once per machine into the OS temp dir; written to a
  * fresh directory and renamed into place so parallel jest workers never see half a set.
  */
 export function testTls(): TestTls {
   if (cached) return cached
-  const dir = path.join(os.tmpdir(), 'convox-login-test-tls-v1')
+  const dir = path.join(os.tmpdir(), 'convox-login-test-tls-v2')
   if (!fs.existsSync(path.join(dir, 'done'))) {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-login-tls-'))
     const run = (...args: string[]) => execFileSync('openssl', args, { cwd: work, stdio: 'pipe' })
-    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=convox-login test CA',
+    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650', '-subj', '/CN=convox-login test CA',
       '-keyout', 'ca.key', '-out', 'ca.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
-    run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr')
+    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr')
     fs.writeFileSync(path.join(work, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n')
     run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650',
       '-out', 'server.pem', '-extfile', 'ext.cnf')

@@ -8,6 +8,8 @@ export interface Log {
   debug(message: string): void
   /** Called with every secret as soon as it exists, before it can reach any other line. */
   secret(value: string): void
+  /** Runs one phase (validate, switch, login, keyroll) under a heading a person can fold. */
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>
 }
 
 /** A Log for code paths that must not print (tests of pure logic, dry runs). */
@@ -15,5 +17,6 @@ export const silentLog: Log = {
   info: () => undefined,
   warning: () => undefined,
   debug: () => undefined,
-  secret: () => undefined
+  secret: () => undefined,
+  group: (_name, fn) => fn()
 }

@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Journal } from '../convox/settings.ts'
+
+/**
+ * The undo journal holds the previous content of the files this step changed (possibly another
+ * host's key), so it lives outside the workspace, under RUNNER_TEMP, in a 0700 directory as a
+ * 0600 file, and is deleted by the post step.
+ */
+export function saveJournal(journal: Journal, existingPath: string): string {
+  const file = existingPath || path.join(fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'convox-login-')), 'journal.json')
+  fs.chmodSync(path.dirname(file), 0o700)
+  const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`
+  fs.writeFileSync(temp, JSON.stringify(journal), { mode: 0o600, flag: 'wx' })
+  fs.renameSync(temp, file)
+  return file
+}
+
+export function loadJournal(file: string): Journal {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Journal
+}
+
+export function deleteJournal(file: string): void {
+  fs.rmSync(path.dirname(file), { recursive: true, force: true })
+}

@@ -1,0 +1,34 @@
+import * as core from '@actions/core'
+import type { LoginResult } from '../convox/login.ts'
+
+export interface SummaryExtras {
+  keyroll?: { seconds: number; oldKeyRevoked: boolean; resumed: boolean }
+  cli?: { version: string; path: string; cached: boolean }
+}
+
+/** The job summary: what was done, never a secret. Skipped outside GitHub Actions. */
+export async function writeSummary(result: LoginResult, extras: SummaryExtras): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  const rows: string[][] = [
+    ['Host', result.host],
+    ['Kind', result.kind === 'console' ? 'Console' : 'Rack'],
+    ['Rack', result.rack || '(none)'],
+    ['Rack version', result.rackVersion || '(not read)'],
+    ['Rack status', result.rackStatus || '(not read)'],
+    ['Validated', result.checked.length ? result.checked.join('; ') : 'no (validate: false)'],
+    ['Settings', result.configDir]
+  ]
+  if (extras.keyroll) {
+    rows.push(
+      ['Keyroll', `${extras.keyroll.resumed ? 'finished an earlier roll' : 'rolled'} in ${extras.keyroll.seconds}s`],
+      ['Old key revoked', extras.keyroll.oldKeyRevoked ? 'yes' : 'no: the rack still accepts it until its API restarts']
+    )
+  }
+  if (extras.cli) {
+    rows.push(['Convox CLI', `${extras.cli.version} at ${extras.cli.path}${extras.cli.cached ? ' (from the tool cache)' : ''}`])
+  }
+  await core.summary
+    .addHeading('Convox login', 3)
+    .addTable([[{ data: 'What', header: true }, { data: 'Value', header: true }], ...rows])
+    .write()
+}

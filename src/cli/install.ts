@@ -1,0 +1,227 @@
+import fs from 'node:fs'
+import https from 'node:https'
+import path from 'node:path'
+import type { IncomingHttpHeaders } from 'node:http'
+import * as core from '@actions/core'
+import { classifyNetworkError, NetworkError } from '../convox/api.ts'
+import type { Clock } from '../convox/clock.ts'
+import { formatDuration, realClock } from '../convox/clock.ts'
+import { ConvoxError } from '../convox/errors.ts'
+import type { Log } from '../convox/log.ts'
+import {
+  DEFAULT_BACKOFF,
+  describeNetworkError,
+  fullJitterDelay,
+  isTransientStatus,
+  parseRetryAfter
+} from '../convox/retry.ts'
+import type { CliAsset } from './release.ts'
+import {
+  checkExecutable,
+  cliAsset,
+  cliDownloadUrl,
+  DEFAULT_GITHUB_API_URL,
+  downloadStatusError,
+  latestReleaseUrl,
+  latestTag
+} from './release.ts'
+
+export interface InstallCliOptions {
+  /** `latest`, a v3 version `3.x.y` or a v2 timestamp, as inputs.ts accepts them. */
+  version: string
+  /** A mirror template with `{version}`, `{asset}` and `{os}` (release.ts); empty for GitHub and S3. */
+  downloadUrl?: string
+  /** Sent to the GitHub API only, to resolve `latest` past the anonymous rate limit; never to a download. */
+  token?: string
+  /** GITHUB_API_URL; https://api.github.com when empty. */
+  apiUrl?: string
+  platform: NodeJS.Platform
+  /** `process.arch`: it names the tool cache's arch directory, as tool-cache's own default does. */
+  arch: string
+  log: Log
+  clock?: Clock
+  /** How long resolving `latest` retries network errors, 5xx and 429; 60s when omitted. */
+  retryForMs?: number
+}
+
+export interface InstalledCli {
+  /** The exact version, also when `latest` was asked for. */
+  version: string
+  /** The executable; its directory is on PATH for this step and the later ones. */
+  path: string
+  /** Found in the runner's tool cache: nothing was downloaded. */
+  cached: boolean
+}
+
+const TOOL = 'convox'
+/** Enough for every header table checkExecutable reads (Mach-O load commands are the longest). */
+const HEAD_BYTES = 64 * 1024
+const API_TIMEOUT_MS = 15_000
+
+/**
+ * Installs the Convox CLI into the runner's tool cache and puts it on PATH (GITHUB_PATH).
+ * Expects RUNNER_TOOL_CACHE and RUNNER_TEMP, as every runner sets them. An exact version already
+ * in the cache costs no request at all; `latest` costs one to the GitHub API.
+ */
+export async function installCli(options: InstallCliOptions): Promise<InstalledCli> {
+  const { platform, arch, log } = options
+  // Before any request: `latest` is v3 too, so v3 on Windows is refused without asking GitHub.
+  const asset = cliAsset(options.version, platform, arch)
+  const root = toolCacheRoot()
+  const version = options.version === 'latest' ? await resolveLatest(options) : options.version
+  const toolDir = path.join(root, TOOL, version, arch)
+  const binary = path.join(toolDir, asset.binary)
+  const cached = isCached(toolDir, binary)
+  if (cached) {
+    log.info(`Convox CLI ${version} is in the tool cache: ${toolDir}`)
+  } else {
+    await download(cliDownloadUrl(version, asset, options.downloadUrl), version, asset, options)
+    log.info(`Installed Convox CLI ${version} in ${toolDir}`)
+  }
+  core.addPath(toolDir)
+  return { version, path: binary, cached }
+}
+
+function toolCacheRoot(): string {
+  const root = process.env.RUNNER_TOOL_CACHE
+  if (!root || !process.env.RUNNER_TEMP) {
+    throw new ConvoxError(
+      'RUNNER_TOOL_CACHE or RUNNER_TEMP is not set, so the Convox CLI has nowhere to go: run on a GitHub Actions runner or set both.'
+    )
+  }
+  return root
+}
+
+/**
+ * tool-cache's own test, in its layout (lib/tool-cache.js, `find` and `cacheFile`):
+ * `<RUNNER_TOOL_CACHE>/<tool>/<version>/<arch>`, with `<arch>.complete` written last; its
+ * `semver.clean` leaves our versions as they are. Done here for two reasons. `tc.find` only considers semver names, so it
+ * never finds a v2 timestamp. And a hit should cost next to nothing: measured on Node 24 with
+ * esbuild bundles, @actions/core (which the action loads anyway) takes ~90 ms, tool-cache ~10 ms
+ * more in a split bundle (~35 ms unbundled, ~50 ms as a bundle of its own), while this whole
+ * hit, import of install.ts included, takes 4-6 ms. So tool-cache is imported on a miss only.
+ */
+function isCached(toolDir: string, binary: string): boolean {
+  return fs.existsSync(`${toolDir}.complete`) && fs.existsSync(binary)
+}
+
+async function download(
+  url: string,
+  version: string,
+  asset: CliAsset,
+  options: InstallCliOptions
+): Promise<void> {
+  options.log.info(`Downloading Convox CLI ${version} from ${url}`)
+  const tc = await import('@actions/tool-cache')
+  let file: string
+  try {
+    // It retries network errors, 408, 429 and 5xx itself (3 attempts, 10-20 s apart), and
+    // Node fails a body cut short of its Content-Length, so a second retry loop would only add waits.
+    file = await tc.downloadTool(url)
+  } catch (error) {
+    if (error instanceof tc.HTTPError) {
+      throw downloadStatusError(url, error.httpStatusCode ?? 0, version, asset, !!options.downloadUrl)
+    }
+    const cause = describeNetworkError(classifyNetworkError(error as NodeJS.ErrnoException))
+    throw new ConvoxError(`Downloading the Convox CLI from ${url} failed: ${cause}.`)
+  }
+  try {
+    const problem = checkExecutable(url, ...readHead(file), options.platform)
+    if (problem) throw problem
+    fs.chmodSync(file, 0o755)
+    await tc.cacheFile(file, asset.binary, TOOL, version, options.arch)
+  } finally {
+    fs.rmSync(file, { force: true })
+  }
+}
+
+function readHead(file: string): [Buffer, number] {
+  const fd = fs.openSync(file, 'r')
+  try {
+    const size = fs.fstatSync(fd).size
+    const head = Buffer.alloc(Math.min(size, HEAD_BYTES))
+    fs.readSync(fd, head, 0, head.length, 0)
+    return [head, size]
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** The tag of the latest release, retried like the Convox API (retry.ts) within `retryForMs`. */
+async function resolveLatest(options: InstallCliOptions): Promise<string> {
+  const { log } = options
+  const clock = options.clock ?? realClock
+  const budgetMs = options.retryForMs ?? 60_000
+  const url = latestReleaseUrl(options.apiUrl || DEFAULT_GITHUB_API_URL)
+  const headers: Record<string, string> = {
+    Accept: 'application/vnd.github+json',
+    'User-Agent': 'convox-login',
+    'X-GitHub-Api-Version': '2022-11-28'
+  }
+  if (options.token) headers.Authorization = `Bearer ${options.token}`
+  const start = clock.now()
+  for (let attempt = 0; ; attempt++) {
+    let failure: string
+    let delay: number | undefined
+    try {
+      const answer = await get(url, headers)
+      if (!isTransientStatus(answer.status)) {
+        const remaining = answer.headers['x-ratelimit-remaining']
+        const version = latestTag(
+          url,
+          answer.status,
+          answer.body,
+          Array.isArray(remaining) ? remaining[0] : remaining
+        )
+        log.info(`The latest Convox CLI is ${version}`)
+        return version
+      }
+      failure = `HTTP ${answer.status}`
+      delay = parseRetryAfter(answer.headers['retry-after'], clock.now())
+    } catch (error) {
+      if (!(error instanceof NetworkError)) throw error
+      failure = describeNetworkError(error)
+      if (!error.transient) throw latestFailure(url, failure)
+    }
+    delay ??= fullJitterDelay(attempt, DEFAULT_BACKOFF, clock.random())
+    const spent = clock.now() - start
+    if (spent + delay > budgetMs) throw latestFailure(url, `${failure}, still after ${formatDuration(spent)}`)
+    log.info(`GET ${url}: ${failure}; retry ${attempt + 1} in ${formatDuration(delay)}`)
+    await clock.sleep(delay)
+  }
+}
+
+function latestFailure(url: string, cause: string): ConvoxError {
+  return new ConvoxError(
+    `Asking ${url} for the latest Convox CLI failed: ${cause}; pin cli-version to a version such as 3.24.9 to skip this.`
+  )
+}
+
+interface Answer {
+  status: number
+  headers: IncomingHttpHeaders
+  body: string
+}
+
+function get(url: string, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { headers, timeout: API_TIMEOUT_MS }, response => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks).toString('utf8')
+        })
+      )
+      response.on('error', error => request.destroy(error))
+    })
+    request.on('timeout', () => {
+      request.destroy(
+        Object.assign(new Error(`no answer within ${API_TIMEOUT_MS / 1000}s`), { code: 'ETIMEDOUT' })
+      )
+    })
+    request.on('error', (error: NodeJS.ErrnoException) => reject(classifyNetworkError(error)))
+  })
+}

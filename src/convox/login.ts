@@ -1,0 +1,170 @@
+import type { TlsOptions } from './api.ts'
+import { ConvoxApi } from './api.ts'
+import type { Clock } from './clock.ts'
+import { ConvoxError } from './errors.ts'
+import type { Log } from './log.ts'
+import { rackUrl } from './secrets.ts'
+import type { Edit, Journal } from './settings.ts'
+import { checkSettings, writeSettings } from './settings.ts'
+import type { ApiContext, HostKind, SystemInfo } from './validate.ts'
+import { identify, listConsoleRacks, resolveRack, systemInfo } from './validate.ts'
+
+export interface LoginOptions {
+  host: string
+  password: string
+  /** `''`, `org/rack` or a bare rack name. */
+  rack: string
+  validate: boolean
+  configDir: string
+  tls: TlsOptions
+  retryForMs: number
+  clock: Clock
+  log: Log
+  /** Receives the record of every file change, for the post step. */
+  journal: Journal
+}
+
+export interface LoginResult {
+  host: string
+  kind: HostKind
+  /** `org/rack` after a Console switch; the rack's name on a Rack host; empty otherwise. */
+  rack: string
+  rackVersion: string
+  rackStatus: string
+  rackProvider: string
+  userId: string
+  configDir: string
+  /** Human-readable list of what the API confirmed, for the log and the job summary. */
+  checked: string[]
+}
+
+export interface Login {
+  result: LoginResult
+  /** Open client for follow-up work (keyroll); undefined when validate is false. Close it. */
+  api?: ConvoxApi
+}
+
+/**
+ * Logs in: checks the existing settings, asks the API who this key is (unless validate is
+ * false), switches to the Console rack, then writes the settings. Nothing is written until every
+ * check has passed, so a failure leaves the settings directory as it was.
+ */
+export async function login(options: LoginOptions): Promise<Login> {
+  const { host, password, log } = options
+  checkSettings(options.configDir)
+  let result: LoginResult
+  let api: ConvoxApi | undefined
+  if (options.validate) {
+    api = ConvoxApi.create(host, password, options.tls)
+    try {
+      result = await validatedLogin(options, { api, retry: { budgetMs: options.retryForMs, clock: options.clock, log }, secrets: [password] })
+    } catch (error) {
+      api.close()
+      throw error
+    }
+  } else {
+    result = unvalidatedLogin(options)
+  }
+  try {
+    const edits = settingsEdits(result, password)
+    await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
+      writeSettings(edits, options.journal, log)
+      log.info(`Wrote ${[...new Set(edits.map(e => e.file))].join(', ')}.`)
+    })
+  } catch (error) {
+    api?.close()
+    throw error
+  }
+  return { result, api }
+}
+
+async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<LoginResult> {
+  const { host, log } = options
+  const identity = await log.group(`Validate the key on ${host}`, async () => {
+    const found = await identify(ctx)
+    log.info(`${host} is a ${found.kind === 'console' ? 'Console' : 'Rack'}; the key works (${found.checked}).`)
+    return found
+  })
+  const checked = [identity.checked]
+  let rack = ''
+  let system: SystemInfo | undefined
+  if (identity.kind === 'console' && options.rack) {
+    ;[rack, system] = await log.group(`Switch to rack ${options.rack}`, async () => {
+      const name = resolveRack(host, options.rack, await listConsoleRacks(ctx))
+      const info = await systemInfo(ctx, name)
+      log.info(`Switched to ${name}: ${info.status}, version ${info.version} on ${info.provider}.`)
+      return [name, info] as const
+    })
+    checked.push(`rack ${rack} through Console (GET /system)`)
+  } else if (identity.kind === 'rack') {
+    system = await systemInfo(ctx)
+    checked.push(`rack ${system.name} (GET /system)`)
+    const expected = options.rack.split('/').pop()
+    if (expected && system.name !== expected) {
+      throw new ConvoxError(`${host} is the rack "${system.name}", not "${options.rack}": check the host and rack inputs.`)
+    }
+    rack = system.name
+    log.info(`Rack ${system.name}: ${system.status}, version ${system.version} on ${system.provider}.`)
+  }
+  return {
+    host,
+    kind: identity.kind,
+    rack,
+    rackVersion: system?.version ?? '',
+    rackStatus: system?.status ?? '',
+    rackProvider: system?.provider ?? '',
+    userId: identity.userId,
+    configDir: options.configDir,
+    checked
+  }
+}
+
+/**
+ * Without requests the kind is inferred: an `org/rack` or the public Console host means Console.
+ * A bare rack name cannot be resolved without asking Console, so it is taken as a Rack's name.
+ */
+function unvalidatedLogin(options: LoginOptions): LoginResult {
+  const kind: HostKind = options.rack.includes('/') || options.host === 'console.convox.com' ? 'console' : 'rack'
+  options.log.info(`validate is false: writing the settings for ${options.host} (taken as a ${kind}) without checking the key.`)
+  return {
+    host: options.host,
+    kind,
+    rack: options.rack,
+    rackVersion: '',
+    rackStatus: '',
+    rackProvider: '',
+    userId: '',
+    configDir: options.configDir,
+    checked: []
+  }
+}
+
+/** What each CLI generation reads (convox-facts.md section 1). */
+export function settingsEdits(result: LoginResult, password: string): Edit[] {
+  const edits: Edit[] = [
+    { file: 'auth', key: result.host, value: password },
+    { file: 'host', value: result.host },
+    { file: 'console', value: result.host }
+  ]
+  if (result.userId) edits.push({ file: 'id', value: result.userId })
+  if (result.kind === 'console' && result.rack) {
+    edits.push(
+      { file: 'rack', value: result.rack },
+      { file: 'racks', key: result.host, value: result.rack },
+      { file: 'current', value: JSON.stringify({ name: result.rack, type: 'console' }) }
+    )
+  }
+  return edits
+}
+
+/** The variables later steps need (convox-facts.md section 2). Values are secrets where they hold the key. */
+export function loginEnvironment(result: LoginResult, password: string): Record<string, string> {
+  const env: Record<string, string> = {
+    CONVOX_HOST: result.host,
+    CONVOX_PASSWORD: password,
+    CONVOX_CONFIG: result.configDir
+  }
+  if (result.kind === 'console' && result.rack) env.CONVOX_RACK = result.rack
+  if (result.kind === 'rack') env.RACK_URL = rackUrl(result.host, password)
+  return env
+}

@@ -1,0 +1,198 @@
+import { createHash, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { ConvoxError } from './errors.ts'
+import type { Log } from './log.ts'
+
+/**
+ * The CLI settings directory (convox-facts.md section 1): plain files hold one value, keyed files
+ * a JSON object of string to string. Every change is recorded in a Journal so the post step can
+ * undo exactly what was done, and nothing else.
+ */
+
+/** Files that hold a JSON object keyed by host. */
+export const KEYED_FILES = ['auth', 'racks'] as const
+export type KeyedFile = (typeof KEYED_FILES)[number]
+export type PlainFile = 'host' | 'console' | 'id' | 'rack' | 'current'
+
+export type Edit = { file: PlainFile; value: string } | { file: KeyedFile; key: string; value: string }
+
+/** What one change did: the previous value (null when absent) and a hash of what was written. */
+export interface JournalEntry {
+  file: string
+  key?: string
+  before: string | null
+  /** The file did not exist before this step, so undoing its last entry removes it. */
+  created: boolean
+  afterSha256: string
+}
+
+export interface Journal {
+  dir: string
+  /** Directories this step created, outermost first. */
+  createdDirs: string[]
+  entries: JournalEntry[]
+}
+
+export function newJournal(dir: string): Journal {
+  return { dir, createdDirs: [], entries: [] }
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+/**
+ * Go's json.MarshalIndent of a map[string]string, which the CLIs write: keys sorted, two-space
+ * indent, <, > and & escaped. Matching it keeps other hosts' entries byte for byte.
+ */
+export function formatKeyed(object: Record<string, string>): string {
+  const sorted = Object.fromEntries(Object.entries(object).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  return JSON.stringify(sorted, null, 2)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')
+}
+
+/** Reads a file we may write, refusing anything but a regular file. Undefined when absent. */
+function readRegular(file: string): string | undefined {
+  let stat: fs.Stats
+  try {
+    stat = fs.lstatSync(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  if (stat.isSymbolicLink()) {
+    throw new ConvoxError(`${file} is a symbolic link; refusing to write credentials through it: remove the link and run again.`)
+  }
+  if (!stat.isFile()) throw new ConvoxError(`${file} is not a regular file: remove it or choose another config-dir.`)
+  return fs.readFileSync(file, 'utf8')
+}
+
+function parseKeyed(file: string, text: string | undefined): Record<string, string> {
+  if (text === undefined || text.trim() === '') return {}
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    value = undefined
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every(v => typeof v === 'string')) {
+    throw new ConvoxError(
+      `${file} is not a JSON object of strings, so the Convox CLI cannot read it either: fix or delete it, or use another config-dir; nothing was changed.`
+    )
+  }
+  return value as Record<string, string>
+}
+
+/** Checks the files we would merge into before anything is sent or written. */
+export function checkSettings(dir: string): void {
+  for (const name of KEYED_FILES) parseKeyed(path.join(dir, name), readRegular(path.join(dir, name)))
+  for (const name of ['host', 'console', 'id', 'rack', 'current']) readRegular(path.join(dir, name))
+}
+
+/** Temporary file then rename: a reader never sees half a file, and the mode is 0600 from the start. */
+function writeAtomic(file: string, content: string): void {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  try {
+    fs.writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
+    fs.chmodSync(temp, 0o600) // the umask may have narrowed nothing, but an inherited ACL may have widened it
+    fs.renameSync(temp, file)
+  } catch (error) {
+    fs.rmSync(temp, { force: true })
+    throw error
+  }
+}
+
+function ensureDir(dir: string, journal: Journal): void {
+  const missing: string[] = []
+  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d)
+  for (const d of missing) {
+    fs.mkdirSync(d, { mode: 0o700 })
+    fs.chmodSync(d, 0o700)
+    journal.createdDirs.push(d)
+  }
+  if (!fs.statSync(dir).isDirectory()) throw new ConvoxError(`config-dir ${dir} is not a directory: choose another config-dir.`)
+}
+
+/** The value an edit leaves in its file, given the file's current text. */
+function applyEdit(current: string | undefined, edit: Edit): { text: string; before: string | null; written: string } {
+  if ('key' in edit) {
+    const object = parseKeyed(edit.file, current)
+    const before = Object.hasOwn(object, edit.key) ? object[edit.key]! : null
+    return { text: formatKeyed({ ...object, [edit.key]: edit.value }), before, written: edit.value }
+  }
+  return { text: edit.value, before: current ?? null, written: edit.value }
+}
+
+function record(journal: Journal, entry: JournalEntry): void {
+  const existing = journal.entries.find(e => e.file === entry.file && e.key === entry.key)
+  if (existing) existing.afterSha256 = entry.afterSha256 // keep the value from before this step's first change
+  else journal.entries.push(entry)
+}
+
+/**
+ * Applies the edits, recording each in the journal. All or nothing: if one write fails, the ones
+ * before it are undone and the settings directory is left as it was.
+ */
+export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log): void {
+  const attempt: Journal = { dir: journal.dir, createdDirs: [], entries: [] }
+  try {
+    ensureDir(journal.dir, attempt)
+    for (const edit of edits) {
+      const file = path.join(journal.dir, edit.file)
+      const current = readRegular(file)
+      const { text, before, written } = applyEdit(current, edit)
+      const entry = { file: edit.file, key: 'key' in edit ? edit.key : undefined, before, afterSha256: sha256(written) }
+      record(attempt, { ...entry, created: current === undefined })
+      writeAtomic(file, text)
+    }
+  } catch (error) {
+    undoSettings(attempt, log)
+    throw error
+  }
+  journal.createdDirs.push(...attempt.createdDirs)
+  for (const entry of attempt.entries) record(journal, entry)
+}
+
+/**
+ * Undoes the journal, newest change first. An entry is restored only while it still holds what
+ * this step wrote: a value a later step put there is theirs to keep. Problems become warnings.
+ */
+export function undoSettings(journal: Journal, log: Log): void {
+  for (const entry of [...journal.entries].reverse()) {
+    const file = path.join(journal.dir, entry.file)
+    try {
+      const current = readRegular(file)
+      if (entry.key === undefined) {
+        if (current === undefined || sha256(current) !== entry.afterSha256) {
+          log.info(`${file} was changed after this step; left as it is.`)
+        } else if (entry.before === null) fs.rmSync(file)
+        else writeAtomic(file, entry.before)
+        continue
+      }
+      const object = parseKeyed(file, current)
+      if (!Object.hasOwn(object, entry.key) || sha256(object[entry.key]!) !== entry.afterSha256) {
+        log.info(`The ${entry.key} entry of ${file} was changed after this step; left as it is.`)
+        continue
+      }
+      if (entry.before === null) delete object[entry.key]
+      else object[entry.key] = entry.before
+      if (Object.keys(object).length === 0 && entry.created) fs.rmSync(file)
+      else writeAtomic(file, formatKeyed(object))
+    } catch (error) {
+      log.warning(`Could not restore ${file}: ${(error as Error).message}`)
+    }
+  }
+  for (const dir of [...journal.createdDirs].reverse()) {
+    try {
+      fs.rmdirSync(dir)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') {
+        log.warning(`Could not remove ${dir}: ${(error as Error).message}`)
+      }
+    }
+  }
+}

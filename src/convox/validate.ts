@@ -1,0 +1,206 @@
+import type { ApiResponse, ConvoxApi } from './api.ts'
+import { NetworkError } from './api.ts'
+import { formatDuration } from './clock.ts'
+import { ConvoxError } from './errors.ts'
+import type { RetryOptions } from './retry.ts'
+import { isTransientStatus, sendWithRetry } from './retry.ts'
+import { redact } from './secrets.ts'
+
+/**
+ * What the API says about a host and a key (convox-facts.md section 3), and the one sentence a
+ * person needs when it says no.
+ */
+
+export type HostKind = 'console' | 'rack'
+
+export interface Identity {
+  kind: HostKind
+  /** Console user id; empty for deploy keys and racks. */
+  userId: string
+  /** How the key was checked, for the job summary. */
+  checked: string
+}
+
+export interface ConsoleRack {
+  name: string
+  org: string
+  status: string
+  provider: string
+  version: string
+}
+
+export interface SystemInfo {
+  name: string
+  status: string
+  version: string
+  provider: string
+}
+
+export interface ApiContext {
+  api: ConvoxApi
+  retry: RetryOptions
+  /** Secrets to scrub from any server text quoted in a message. */
+  secrets: readonly string[]
+}
+
+async function get(ctx: ApiContext, path: string, rack?: string): Promise<ApiResponse> {
+  try {
+    return await sendWithRetry(ctx.api, { method: 'GET', path, rack }, ctx.retry)
+  } catch (error) {
+    if (error instanceof NetworkError) throw networkFailure(ctx.api.host, error, ctx.retry.budgetMs)
+    throw error
+  }
+}
+
+/** Detects Console or Rack from the answers to `GET /auth` and, for deploy keys, `GET /racks`. */
+export async function identify(ctx: ApiContext): Promise<Identity> {
+  const host = ctx.api.host
+  const auth = await get(ctx, '/auth')
+  if (auth.status === 200) {
+    if (auth.body.trim() === 'ok') return { kind: 'rack', userId: '', checked: 'Rack API key (GET /auth)' }
+    const id = parseJson(auth.body) as { id?: unknown } | undefined
+    if (id && typeof id === 'object' && typeof id.id === 'string') {
+      return { kind: 'console', userId: id.id, checked: 'Console CLI token (GET /auth)' }
+    }
+    throw new ConvoxError(
+      `${host} answered GET /auth with something that is neither a Rack nor a Console: check the host input (use the rack's API host name or your Console host).`
+    )
+  }
+  if (auth.status === 401) {
+    rejectSpecial401(host, auth)
+    // Console refuses deploy keys on /auth but accepts them on /racks.
+    const racks = await get(ctx, '/racks')
+    if (racks.status === 200 && Array.isArray(parseJson(racks.body))) {
+      return { kind: 'console', userId: '', checked: 'Console deploy key (GET /racks)' }
+    }
+    if (racks.status === 401 || racks.status === 404) {
+      rejectSpecial401(host, racks)
+      throw new ConvoxError(
+        `${host} rejected the password (401 ${errorText(auth.body, ctx.secrets) || 'unauthorized'}): check that the secret holds the current ` +
+          'Rack API key, or a Console CLI token or deploy key for a Console host, and that host points at the right Console or Rack.'
+      )
+    }
+    throw statusFailure(ctx, 'GET /racks', racks)
+  }
+  if (auth.status === 404) {
+    throw new ConvoxError(
+      `${host} is not a Convox API (GET /auth answered 404): use the rack's API host name (convox rack shows it) or your Console host, not a load balancer or router name.`
+    )
+  }
+  throw statusFailure(ctx, 'GET /auth', auth)
+}
+
+/** The racks a Console key can see, by full name `org/rack`. */
+export async function listConsoleRacks(ctx: ApiContext): Promise<ConsoleRack[]> {
+  const response = await get(ctx, '/racks')
+  if (response.status !== 200) throw statusFailure(ctx, 'GET /racks', response)
+  const list = parseJson(response.body)
+  if (!Array.isArray(list)) throw new ConvoxError(`${ctx.api.host} answered GET /racks with something other than a list of racks.`)
+  return list.map((r: Record<string, unknown>) => ({
+    name: String(r.name ?? ''),
+    org: String((r.organization as { name?: unknown } | undefined)?.name ?? ''),
+    status: String(r.status ?? ''),
+    provider: String(r.provider ?? ''),
+    version: String(r.version ?? '')
+  }))
+}
+
+/** Resolves `org/rack` or a bare rack name that exactly one visible rack has. */
+export function resolveRack(host: string, wanted: string, racks: readonly ConsoleRack[]): string {
+  const names = racks.map(r => `${r.org}/${r.name}`)
+  const matches = wanted.includes('/') ? names.filter(n => n === wanted) : names.filter(n => n.endsWith(`/${wanted}`))
+  if (matches.length === 1) return matches[0]!
+  const visible = names.length ? `it can see ${names.sort().join(', ')}` : 'it can see no racks'
+  if (matches.length > 1) {
+    throw new ConvoxError(`The rack name "${wanted}" matches several racks on ${host} (${matches.join(', ')}): set rack to <org>/<rack>.`)
+  }
+  throw new ConvoxError(`This key cannot see a rack "${wanted}" on ${host}; ${visible}: set the rack input to one of them.`)
+}
+
+/** `GET /system`, through Console when `rack` is given. */
+export async function systemInfo(ctx: ApiContext, rack?: string): Promise<SystemInfo> {
+  const response = await get(ctx, '/system', rack)
+  if (response.status !== 200) {
+    if (rack && response.status === 404) {
+      throw new ConvoxError(
+        `${ctx.api.host} could not reach rack ${rack} (${firstLine(response.body, ctx.secrets)}): check the rack name and that the rack is connected to Console.`
+      )
+    }
+    throw statusFailure(ctx, rack ? `GET /system for rack ${rack}` : 'GET /system', response)
+  }
+  const system = (parseJson(response.body) ?? {}) as Record<string, unknown>
+  return {
+    name: String(system.name ?? ''),
+    status: String(system.status ?? ''),
+    version: String(system.version ?? ''),
+    provider: String(system.provider ?? '')
+  }
+}
+
+function rejectSpecial401(host: string, response: ApiResponse): void {
+  const challenge = String(response.headers['www-authenticate'] ?? '')
+  if (/^Session\b/i.test(challenge)) {
+    throw new ConvoxError(
+      `${host} asks for a multi-factor session, which a CI job cannot complete: use a Console deploy key (Console, Settings, Deploy Keys) instead of a personal CLI token.`
+    )
+  }
+  if (/cli token is expired/i.test(response.body)) {
+    throw new ConvoxError(
+      `${host} says the Console CLI token has expired: create a new one (convox login on your machine, or a deploy key in the Console web UI) and update the secret.`
+    )
+  }
+}
+
+function statusFailure(ctx: ApiContext, what: string, response: ApiResponse): ConvoxError {
+  const detail = errorText(response.body, ctx.secrets)
+  const suffix = detail ? `: ${detail}` : ''
+  if (isTransientStatus(response.status)) {
+    return new ConvoxError(
+      `${ctx.api.host} kept answering ${what} with HTTP ${response.status} for ${formatDuration(ctx.retry.budgetMs)}${suffix}; ` +
+        'the API may be updating or overloaded: try again later, or raise retry-for.'
+    )
+  }
+  return new ConvoxError(`${ctx.api.host} answered ${what} with HTTP ${response.status}${suffix}.`)
+}
+
+export function networkFailure(host: string, error: NetworkError, budgetMs: number): ConvoxError {
+  const during = budgetMs > 0 ? ` (retried for ${formatDuration(budgetMs)})` : ''
+  switch (error.kind) {
+    case 'dns':
+      return new ConvoxError(`Cannot resolve ${host} (DNS lookup failed): check the host input for typos.`)
+    case 'refused':
+      return new ConvoxError(`${host} refused the connection${during}: check the port in the host input and that the rack is running.`)
+    case 'timeout':
+      return new ConvoxError(
+        `${host} did not answer in time${during}: check that this runner can reach it (firewall, VPN, private rack).`
+      )
+    case 'reset':
+      return new ConvoxError(`${host} kept closing the connection${during}: the API may be restarting; try again later.`)
+    case 'tls':
+      return new ConvoxError(
+        `TLS verification of ${host} failed (${error.code || error.message}): for a rack with a self-signed certificate pass its CA in ca-cert, or set insecure: true to skip verification.`
+      )
+    default:
+      return new ConvoxError(`Cannot reach ${host} (${error.code || error.message})${during}: check the host input and the runner's network.`)
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** The server's own words: `{"error": "..."}` or the first line of plain text, secrets removed. */
+function errorText(body: string, secrets: readonly string[]): string {
+  const json = parseJson(body) as { error?: unknown } | undefined
+  const text = json && typeof json === 'object' && typeof json.error === 'string' ? json.error : body
+  if (/^\s*</.test(text)) return '' // an HTML error page says nothing useful in one line
+  return firstLine(text, secrets)
+}
+
+function firstLine(text: string, secrets: readonly string[]): string {
+  return redact(text.trim().split('\n')[0] ?? '', secrets).slice(0, 200)
+}
