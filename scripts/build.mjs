@@ -40,7 +40,9 @@ const result = await esbuild.build({
   chunkNames: 'chunks/[name]-[hash]',
   metafile: true,
   // Some dependencies are CommonJS and call require() for Node built-ins.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  },
   plugins: [withoutOidc],
   logLevel: 'warning'
 })

@@ -77,7 +77,9 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     )
   }
   if (caCert && insecure) {
-    throw new InputError('Both ca-cert and insecure are set: trust the CA with ca-cert, or skip verification with insecure, not both.')
+    throw new InputError(
+      'Both ca-cert and insecure are set: trust the CA with ca-cert, or skip verification with insecure, not both.'
+    )
   }
 
   const keyroll = parseBoolean(get, 'keyroll', false)
@@ -86,11 +88,16 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   const updateSecretEnvironment = text('update-secret-environment')
   const githubToken = get('github-token').trim()
   if (keyroll && !validate) {
-    throw new InputError('keyroll needs the API, but validate is false: remove validate: false to roll the key.')
+    throw new InputError(
+      'keyroll needs the API, but validate is false: remove validate: false to roll the key.'
+    )
   }
   if (!keyroll) {
     for (const name of ['password-next', 'update-secret', 'update-secret-environment'] as const) {
-      if (get(name).trim()) throw new InputError(`The ${name} input is only used with keyroll: true: remove it or set keyroll: true.`)
+      if (get(name).trim())
+        throw new InputError(
+          `The ${name} input is only used with keyroll: true: remove it or set keyroll: true.`
+        )
     }
   }
   if (updateSecret) {
@@ -105,12 +112,19 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
       )
     }
   } else if (updateSecretEnvironment) {
-    throw new InputError('update-secret-environment is set without update-secret: name the secret to update in update-secret.')
+    throw new InputError(
+      'update-secret-environment is set without update-secret: name the secret to update in update-secret.'
+    )
   }
 
   const cliVersion = text('cli-version')
   const cliDownloadUrl = text('cli-download-url')
-  if (cliVersion && cliVersion !== 'latest' && !CLI_VERSION_V3.test(cliVersion) && !CLI_VERSION_V2.test(cliVersion)) {
+  if (
+    cliVersion &&
+    cliVersion !== 'latest' &&
+    !CLI_VERSION_V3.test(cliVersion) &&
+    !CLI_VERSION_V2.test(cliVersion)
+  ) {
     throw new InputError(
       `The cli-version input "${cliVersion}" is not a Convox CLI version: use latest, a v3 version such as 3.24.9 (without v), ` +
         'or a v2 version such as 20240101000000.'
@@ -118,9 +132,15 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   }
   if (cliDownloadUrl) {
     if (!cliVersion) {
-      throw new InputError('cli-download-url is set without cli-version: set cli-version too (latest, 3.24.9 or 20240101000000).')
+      throw new InputError(
+        'cli-download-url is set without cli-version: set cli-version too (latest, 3.24.9 or 20240101000000).'
+      )
     }
-    if (!/^https?:\/\/[^\s]+$/.test(cliDownloadUrl) || !cliDownloadUrl.includes('{asset}') || !cliDownloadUrl.includes('{version}')) {
+    if (
+      !/^https?:\/\/[^\s]+$/.test(cliDownloadUrl) ||
+      !cliDownloadUrl.includes('{asset}') ||
+      !cliDownloadUrl.includes('{version}')
+    ) {
       throw new InputError(
         `The cli-download-url input "${cliDownloadUrl}" is not a URL template: use https://mirror.example.com/convox/{version}/{asset}.`
       )
@@ -152,7 +172,10 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
 
 function parseKeyrollTimeout(raw: string): number {
   const ms = parseDuration('keyroll-timeout', raw || '30m')
-  if (ms <= 0) throw new InputError('The keyroll-timeout input is zero: give the rack time to apply the key, such as 30m.')
+  if (ms <= 0)
+    throw new InputError(
+      'The keyroll-timeout input is zero: give the rack time to apply the key, such as 30m.'
+    )
   return ms
 }
 
@@ -178,7 +201,8 @@ function parseRack(value: string): string {
 
 function parseConfigDir(value: string, context: InputContext): string {
   const raw = value || '~/.convox'
-  const expanded = raw === '~' || raw.startsWith('~/') ? path.join(context.home || os.homedir(), raw.slice(1)) : raw
+  const expanded =
+    raw === '~' || raw.startsWith('~/') ? path.join(context.home || os.homedir(), raw.slice(1)) : raw
   const dir = path.resolve(expanded)
   const workspace = context.workspace ? path.resolve(context.workspace) : undefined
   if (workspace && (dir === workspace || dir.startsWith(workspace + path.sep))) {

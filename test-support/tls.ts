@@ -24,12 +24,62 @@ export function testTls(): TestTls {
   if (!fs.existsSync(path.join(dir, 'done'))) {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-login-tls-'))
     const run = (...args: string[]) => execFileSync('openssl', args, { cwd: work, stdio: 'pipe' })
-    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650', '-subj', '/CN=convox-login test CA',
-      '-keyout', 'ca.key', '-out', 'ca.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
-    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr')
-    fs.writeFileSync(path.join(work, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n')
-    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650',
-      '-out', 'server.pem', '-extfile', 'ext.cnf')
+    run(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=convox-login test CA',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign'
+    )
+    run(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr'
+    )
+    fs.writeFileSync(
+      path.join(work, 'ext.cnf'),
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n'
+    )
+    run(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '3650',
+      '-out',
+      'server.pem',
+      '-extfile',
+      'ext.cnf'
+    )
     fs.writeFileSync(path.join(work, 'done'), '')
     try {
       fs.renameSync(work, dir)
@@ -38,6 +88,11 @@ export function testTls(): TestTls {
     }
   }
   const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8')
-  cached = { caCert: read('ca.pem'), cert: read('server.pem'), key: read('server.key'), caPath: path.join(dir, 'ca.pem') }
+  cached = {
+    caCert: read('ca.pem'),
+    cert: read('server.pem'),
+    key: read('server.key'),
+    caPath: path.join(dir, 'ca.pem')
+  }
   return cached
 }

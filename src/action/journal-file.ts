@@ -10,7 +10,12 @@ import type { Journal } from '../convox/settings.ts'
  * 0600 file, and is deleted by the post step.
  */
 export function saveJournal(journal: Journal, existingPath: string): string {
-  const file = existingPath || path.join(fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'convox-login-')), 'journal.json')
+  const file =
+    existingPath ||
+    path.join(
+      fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'convox-login-')),
+      'journal.json'
+    )
   fs.chmodSync(path.dirname(file), 0o700)
   const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`
   fs.writeFileSync(temp, JSON.stringify(journal), { mode: 0o600, flag: 'wx' })

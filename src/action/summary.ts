@@ -20,15 +20,30 @@ export async function writeSummary(result: LoginResult, extras: SummaryExtras): 
   ]
   if (extras.keyroll) {
     rows.push(
-      ['Keyroll', `${extras.keyroll.resumed ? 'finished an earlier roll' : 'rolled'} in ${extras.keyroll.seconds}s`],
-      ['Old key revoked', extras.keyroll.oldKeyRevoked ? 'yes' : 'no: the rack still accepts it until its API restarts']
+      [
+        'Keyroll',
+        `${extras.keyroll.resumed ? 'finished an earlier roll' : 'rolled'} in ${extras.keyroll.seconds}s`
+      ],
+      [
+        'Old key revoked',
+        extras.keyroll.oldKeyRevoked ? 'yes' : 'no: the rack still accepts it until its API restarts'
+      ]
     )
   }
   if (extras.cli) {
-    rows.push(['Convox CLI', `${extras.cli.version} at ${extras.cli.path}${extras.cli.cached ? ' (from the tool cache)' : ''}`])
+    rows.push([
+      'Convox CLI',
+      `${extras.cli.version} at ${extras.cli.path}${extras.cli.cached ? ' (from the tool cache)' : ''}`
+    ])
   }
   await core.summary
     .addHeading('Convox login', 3)
-    .addTable([[{ data: 'What', header: true }, { data: 'Value', header: true }], ...rows])
+    .addTable([
+      [
+        { data: 'What', header: true },
+        { data: 'Value', header: true }
+      ],
+      ...rows
+    ])
     .write()
 }

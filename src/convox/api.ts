@@ -45,11 +45,15 @@ const TLS_CODES = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS_|ERR_SSL_|E
 
 export function classifyNetworkError(error: NodeJS.ErrnoException): NetworkError {
   const code = error.code ?? ''
-  const make = (kind: NetworkErrorKind, transient: boolean) => new NetworkError(kind, transient, code, error.message)
+  const make = (kind: NetworkErrorKind, transient: boolean) =>
+    new NetworkError(kind, transient, code, error.message)
   if (code === 'ENOTFOUND') return make('dns', false)
   if (code === 'EAI_AGAIN') return make('dns', true)
   if (code === 'ECONNREFUSED') return make('refused', true)
-  if (['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET'].includes(code) || /socket hang up/.test(error.message))
+  if (
+    ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET'].includes(code) ||
+    /socket hang up/.test(error.message)
+  )
     return make('reset', true)
   if (code === 'ETIMEDOUT') return make('timeout', true)
   if (TLS_CODES.test(code)) return make('tls', false)
@@ -78,7 +82,11 @@ export class ConvoxApi {
   static create(host: string, password: string, tlsOptions: TlsOptions): ConvoxApi {
     // A ca-cert is the CA of this one host, so it replaces the system roots rather than joining
     // them: narrower trust, and no parsing of ~150 root certificates at start-up.
-    const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: !tlsOptions.insecure, ca: tlsOptions.caCert || undefined })
+    const agent = new https.Agent({
+      keepAlive: true,
+      rejectUnauthorized: !tlsOptions.insecure,
+      ca: tlsOptions.caCert || undefined
+    })
     return new ConvoxApi(host, password, agent)
   }
 
@@ -107,13 +115,24 @@ export class ConvoxApi {
     const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS
     return new Promise((resolve, reject) => {
       const req = https.request(
-        { host: hostname(this.host), port: port(this.host), path: request.path, method: request.method, headers, agent: this.agent },
+        {
+          host: hostname(this.host),
+          port: port(this.host),
+          path: request.path,
+          method: request.method,
+          headers,
+          agent: this.agent
+        },
         res => {
           const chunks: Buffer[] = []
           res.on('data', (chunk: Buffer) => chunks.push(chunk))
           res.on('end', () => {
             clearTimeout(timer)
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8')
+            })
           })
           res.on('error', error => req.destroy(error))
         }

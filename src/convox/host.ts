@@ -23,7 +23,9 @@ export function normaliseHost(raw: string): string {
   if (rest.endsWith('/')) rest = rest.slice(0, -1)
   if (rest.includes('@')) {
     // Do not echo the input: user-info may hold a password.
-    throw new InputError('The host input contains "@" (user-info): give the password in the password input only.')
+    throw new InputError(
+      'The host input contains "@" (user-info): give the password in the password input only.'
+    )
   }
   if (/[/?#]/.test(rest)) {
     throw new InputError(
@@ -32,8 +34,15 @@ export function normaliseHost(raw: string): string {
   }
   const match = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(rest)
   const port = match?.[2] === undefined ? undefined : Number(match[2])
-  if (!match || rest.startsWith('.') || rest.startsWith('-') || (port !== undefined && (port < 1 || port > 65535))) {
-    throw new InputError(`The host input "${input}" is not a valid host name: use a form such as rack.example.com or 10.0.0.1:5443.`)
+  if (
+    !match ||
+    rest.startsWith('.') ||
+    rest.startsWith('-') ||
+    (port !== undefined && (port < 1 || port > 65535))
+  ) {
+    throw new InputError(
+      `The host input "${input}" is not a valid host name: use a form such as rack.example.com or 10.0.0.1:5443.`
+    )
   }
   const name = match[1]!.toLowerCase()
   return port === undefined || port === 443 ? name : `${name}:${port}`

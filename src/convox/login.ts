@@ -57,7 +57,11 @@ export async function login(options: LoginOptions): Promise<Login> {
   if (options.validate) {
     api = ConvoxApi.create(host, password, options.tls)
     try {
-      result = await validatedLogin(options, { api, retry: { budgetMs: options.retryForMs, clock: options.clock, log }, secrets: [password] })
+      result = await validatedLogin(options, {
+        api,
+        retry: { budgetMs: options.retryForMs, clock: options.clock, log },
+        secrets: [password]
+      })
     } catch (error) {
       api.close()
       throw error
@@ -82,7 +86,9 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
   const { host, log } = options
   const identity = await log.group(`Validate the key on ${host}`, async () => {
     const found = await identify(ctx)
-    log.info(`${host} is a ${found.kind === 'console' ? 'Console' : 'Rack'}; the key works (${found.checked}).`)
+    log.info(
+      `${host} is a ${found.kind === 'console' ? 'Console' : 'Rack'}; the key works (${found.checked}).`
+    )
     return found
   })
   const checked = [identity.checked]
@@ -101,7 +107,9 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
     checked.push(`rack ${system.name} (GET /system)`)
     const expected = options.rack.split('/').pop()
     if (expected && system.name !== expected) {
-      throw new ConvoxError(`${host} is the rack "${system.name}", not "${options.rack}": check the host and rack inputs.`)
+      throw new ConvoxError(
+        `${host} is the rack "${system.name}", not "${options.rack}": check the host and rack inputs.`
+      )
     }
     rack = system.name
     log.info(`Rack ${system.name}: ${system.status}, version ${system.version} on ${system.provider}.`)
@@ -124,8 +132,11 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
  * A bare rack name cannot be resolved without asking Console, so it is taken as a Rack's name.
  */
 function unvalidatedLogin(options: LoginOptions): LoginResult {
-  const kind: HostKind = options.rack.includes('/') || options.host === 'console.convox.com' ? 'console' : 'rack'
-  options.log.info(`validate is false: writing the settings for ${options.host} (taken as a ${kind}) without checking the key.`)
+  const kind: HostKind =
+    options.rack.includes('/') || options.host === 'console.convox.com' ? 'console' : 'rack'
+  options.log.info(
+    `validate is false: writing the settings for ${options.host} (taken as a ${kind}) without checking the key.`
+  )
   return {
     host: options.host,
     kind,

@@ -48,7 +48,11 @@ function attemptTimeout(remainingMs: number): number {
  * first answer that is not transient, or the last transient one; throws the last NetworkError
  * when no answer came at all, or at once when the error is not transient (DNS, TLS).
  */
-export async function sendWithRetry(api: ConvoxApi, request: ApiRequest, options: RetryOptions): Promise<ApiResponse> {
+export async function sendWithRetry(
+  api: ConvoxApi,
+  request: ApiRequest,
+  options: RetryOptions
+): Promise<ApiResponse> {
   const { clock, log } = options
   const backoff = options.backoff ?? DEFAULT_BACKOFF
   const start = clock.now()
@@ -58,7 +62,10 @@ export async function sendWithRetry(api: ConvoxApi, request: ApiRequest, options
     let retryAfter: number | undefined
     let outcome: ApiResponse | NetworkError
     try {
-      outcome = await api.send({ ...request, timeoutMs: request.timeoutMs ?? attemptTimeout(deadline - clock.now()) })
+      outcome = await api.send({
+        ...request,
+        timeoutMs: request.timeoutMs ?? attemptTimeout(deadline - clock.now())
+      })
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error
       outcome = error

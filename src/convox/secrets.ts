@@ -3,11 +3,7 @@
  * before anything is printed, and all of them are scrubbed from text that comes from a server.
  */
 export function secretForms(password: string, host?: string): string[] {
-  const forms = [
-    password,
-    Buffer.from(`convox:${password}`).toString('base64'),
-    encodeURIComponent(password)
-  ]
+  const forms = [password, Buffer.from(`convox:${password}`).toString('base64'), encodeURIComponent(password)]
   if (host) forms.push(rackUrl(host, password))
   return [...new Set(forms.filter(f => f.length > 0))]
 }

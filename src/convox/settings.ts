@@ -64,9 +64,12 @@ function readRegular(file: string): string | undefined {
     throw error
   }
   if (stat.isSymbolicLink()) {
-    throw new ConvoxError(`${file} is a symbolic link; refusing to write credentials through it: remove the link and run again.`)
+    throw new ConvoxError(
+      `${file} is a symbolic link; refusing to write credentials through it: remove the link and run again.`
+    )
   }
-  if (!stat.isFile()) throw new ConvoxError(`${file} is not a regular file: remove it or choose another config-dir.`)
+  if (!stat.isFile())
+    throw new ConvoxError(`${file} is not a regular file: remove it or choose another config-dir.`)
   return fs.readFileSync(file, 'utf8')
 }
 
@@ -78,7 +81,12 @@ function parseKeyed(file: string, text: string | undefined): Record<string, stri
   } catch {
     value = undefined
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every(v => typeof v === 'string')) {
+  if (
+    !value ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    !Object.values(value).every(v => typeof v === 'string')
+  ) {
     throw new ConvoxError(
       `${file} is not a JSON object of strings, so the Convox CLI cannot read it either: fix or delete it, or use another config-dir; nothing was changed.`
     )
@@ -113,11 +121,15 @@ function ensureDir(dir: string, journal: Journal): void {
     fs.chmodSync(d, 0o700)
     journal.createdDirs.push(d)
   }
-  if (!fs.statSync(dir).isDirectory()) throw new ConvoxError(`config-dir ${dir} is not a directory: choose another config-dir.`)
+  if (!fs.statSync(dir).isDirectory())
+    throw new ConvoxError(`config-dir ${dir} is not a directory: choose another config-dir.`)
 }
 
 /** The value an edit leaves in its file, given the file's current text. */
-function applyEdit(current: string | undefined, edit: Edit): { text: string; before: string | null; written: string } {
+function applyEdit(
+  current: string | undefined,
+  edit: Edit
+): { text: string; before: string | null; written: string } {
   if ('key' in edit) {
     const object = parseKeyed(edit.file, current)
     const before = Object.hasOwn(object, edit.key) ? object[edit.key]! : null
@@ -128,7 +140,8 @@ function applyEdit(current: string | undefined, edit: Edit): { text: string; bef
 
 function record(journal: Journal, entry: JournalEntry): void {
   const existing = journal.entries.find(e => e.file === entry.file && e.key === entry.key)
-  if (existing) existing.afterSha256 = entry.afterSha256 // keep the value from before this step's first change
+  if (existing)
+    existing.afterSha256 = entry.afterSha256 // keep the value from before this step's first change
   else journal.entries.push(entry)
 }
 
@@ -144,7 +157,12 @@ export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log
       const file = path.join(journal.dir, edit.file)
       const current = readRegular(file)
       const { text, before, written } = applyEdit(current, edit)
-      const entry = { file: edit.file, key: 'key' in edit ? edit.key : undefined, before, afterSha256: sha256(written) }
+      const entry = {
+        file: edit.file,
+        key: 'key' in edit ? edit.key : undefined,
+        before,
+        afterSha256: sha256(written)
+      }
       record(attempt, { ...entry, created: current === undefined })
       writeAtomic(file, text)
     }

@@ -13,6 +13,11 @@ import { redact } from './secrets.ts'
 
 export type HostKind = 'console' | 'rack'
 
+/** The host answered 401 to the key: the one failure a keyroll recovery can look past. */
+export class RejectedKeyError extends ConvoxError {
+  override name = 'RejectedKeyError'
+}
+
 export interface Identity {
   kind: HostKind
   /** Console user id; empty for deploy keys and racks. */
@@ -75,7 +80,7 @@ export async function identify(ctx: ApiContext): Promise<Identity> {
     }
     if (racks.status === 401 || racks.status === 404) {
       rejectSpecial401(host, racks)
-      throw new ConvoxError(
+      throw new RejectedKeyError(
         `${host} rejected the password (401 ${errorText(auth.body, ctx.secrets) || 'unauthorized'}): check that the secret holds the current ` +
           'Rack API key, or a Console CLI token or deploy key for a Console host, and that host points at the right Console or Rack.'
       )
@@ -95,7 +100,8 @@ export async function listConsoleRacks(ctx: ApiContext): Promise<ConsoleRack[]> 
   const response = await get(ctx, '/racks')
   if (response.status !== 200) throw statusFailure(ctx, 'GET /racks', response)
   const list = parseJson(response.body)
-  if (!Array.isArray(list)) throw new ConvoxError(`${ctx.api.host} answered GET /racks with something other than a list of racks.`)
+  if (!Array.isArray(list))
+    throw new ConvoxError(`${ctx.api.host} answered GET /racks with something other than a list of racks.`)
   return list.map((r: Record<string, unknown>) => ({
     name: String(r.name ?? ''),
     org: String((r.organization as { name?: unknown } | undefined)?.name ?? ''),
@@ -108,13 +114,19 @@ export async function listConsoleRacks(ctx: ApiContext): Promise<ConsoleRack[]> 
 /** Resolves `org/rack` or a bare rack name that exactly one visible rack has. */
 export function resolveRack(host: string, wanted: string, racks: readonly ConsoleRack[]): string {
   const names = racks.map(r => `${r.org}/${r.name}`)
-  const matches = wanted.includes('/') ? names.filter(n => n === wanted) : names.filter(n => n.endsWith(`/${wanted}`))
+  const matches = wanted.includes('/')
+    ? names.filter(n => n === wanted)
+    : names.filter(n => n.endsWith(`/${wanted}`))
   if (matches.length === 1) return matches[0]!
   const visible = names.length ? `it can see ${names.sort().join(', ')}` : 'it can see no racks'
   if (matches.length > 1) {
-    throw new ConvoxError(`The rack name "${wanted}" matches several racks on ${host} (${matches.join(', ')}): set rack to <org>/<rack>.`)
+    throw new ConvoxError(
+      `The rack name "${wanted}" matches several racks on ${host} (${matches.join(', ')}): set rack to <org>/<rack>.`
+    )
   }
-  throw new ConvoxError(`This key cannot see a rack "${wanted}" on ${host}; ${visible}: set the rack input to one of them.`)
+  throw new ConvoxError(
+    `This key cannot see a rack "${wanted}" on ${host}; ${visible}: set the rack input to one of them.`
+  )
 }
 
 /** `GET /system`, through Console when `rack` is given. */
@@ -169,19 +181,25 @@ export function networkFailure(host: string, error: NetworkError, budgetMs: numb
     case 'dns':
       return new ConvoxError(`Cannot resolve ${host} (DNS lookup failed): check the host input for typos.`)
     case 'refused':
-      return new ConvoxError(`${host} refused the connection${during}: check the port in the host input and that the rack is running.`)
+      return new ConvoxError(
+        `${host} refused the connection${during}: check the port in the host input and that the rack is running.`
+      )
     case 'timeout':
       return new ConvoxError(
         `${host} did not answer in time${during}: check that this runner can reach it (firewall, VPN, private rack).`
       )
     case 'reset':
-      return new ConvoxError(`${host} kept closing the connection${during}: the API may be restarting; try again later.`)
+      return new ConvoxError(
+        `${host} kept closing the connection${during}: the API may be restarting; try again later.`
+      )
     case 'tls':
       return new ConvoxError(
         `TLS verification of ${host} failed (${error.code || error.message}): for a rack with a self-signed certificate pass its CA in ca-cert, or set insecure: true to skip verification.`
       )
     default:
-      return new ConvoxError(`Cannot reach ${host} (${error.code || error.message})${during}: check the host input and the runner's network.`)
+      return new ConvoxError(
+        `Cannot reach ${host} (${error.code || error.message})${during}: check the host input and the runner's network.`
+      )
   }
 }
 

@@ -1,0 +1,201 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { secretForms } from '../src/convox/secrets.ts'
+import { testTls } from './tls.ts'
+
+/**
+ * Runs the bundled action (dist/index.js) as a child process exactly as a runner does: inputs as
+ * INPUT_* variables, and real GITHUB_ENV, GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY and
+ * GITHUB_PATH files, RUNNER_TEMP, a temporary HOME and workspace.
+ */
+
+export const DIST = path.resolve(import.meta.dirname, '..', 'dist', 'index.js')
+
+/** One job's machine: directories that outlive a step, as on a runner. */
+export interface Runner {
+  root: string
+  home: string
+  temp: string
+  workspace: string
+  toolCache: string
+  /** Variables exported by earlier steps (GITHUB_ENV), applied to later ones as the runner does. */
+  jobEnv: Record<string, string>
+  /** Directories added to PATH by earlier steps (GITHUB_PATH). */
+  jobPath: string[]
+}
+
+export function newRunner(): Runner {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-login-runner-'))
+  const dirs = ['home', 'temp', 'workspace', 'tool-cache'].map(d => path.join(root, d))
+  for (const d of dirs) fs.mkdirSync(d)
+  const [home, temp, workspace, toolCache] = dirs as [string, string, string, string]
+  return { root, home, temp, workspace, toolCache, jobEnv: {}, jobPath: [] }
+}
+
+export function removeRunner(runner: Runner): void {
+  fs.rmSync(runner.root, { recursive: true, force: true })
+}
+
+export interface StepResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** Variables this step exported. */
+  env: Record<string, string>
+  outputs: Record<string, string>
+  /** What the step saved with saveState, to hand to its post step. */
+  state: Record<string, string>
+  summary: string
+  path: string[]
+  /** The `::error::` message, decoded; undefined when the step did not fail. */
+  error?: string
+}
+
+export interface StepOptions {
+  /** Extra process environment (e.g. GITHUB_REPOSITORY, GITHUB_API_URL). */
+  env?: Record<string, string>
+  /** Run as the post step with this main step's saved state. */
+  postOf?: StepResult
+  /** Called with the child once it is running (kill tests). */
+  onSpawn?: (child: import('node:child_process').ChildProcess, stdout: () => string) => void
+  timeoutMs?: number
+}
+
+/** Parses the `name<<delimiter` format of GITHUB_ENV, GITHUB_OUTPUT and GITHUB_STATE. */
+export function parseFileCommands(text: string): Record<string, string> {
+  const result: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<=]+)<<(.+)$/.exec(lines[i]!)
+    if (match) {
+      const value: string[] = []
+      for (i++; i < lines.length && lines[i] !== match[2]; i++) value.push(lines[i]!)
+      result[match[1]!] = value.join('\n')
+    } else if (lines[i]!.includes('=')) {
+      const [name, ...rest] = lines[i]!.split('=')
+      result[name!] = rest.join('=')
+    }
+  }
+  return result
+}
+
+export async function runStep(
+  runner: Runner,
+  inputs: Record<string, string>,
+  options: StepOptions = {}
+): Promise<StepResult> {
+  const stepDir = fs.mkdtempSync(path.join(runner.root, 'step-'))
+  const files = Object.fromEntries(
+    ['env', 'output', 'state', 'summary', 'path'].map(name => {
+      const file = path.join(stepDir, name)
+      fs.writeFileSync(file, '')
+      return [name, file]
+    })
+  ) as Record<'env' | 'output' | 'state' | 'summary' | 'path', string>
+  const env: Record<string, string> = {
+    PATH: [...runner.jobPath, process.env.PATH ?? ''].join(path.delimiter),
+    HOME: runner.home,
+    RUNNER_TEMP: runner.temp,
+    RUNNER_TOOL_CACHE: runner.toolCache,
+    GITHUB_WORKSPACE: runner.workspace,
+    GITHUB_ENV: files.env,
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STATE: files.state,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_PATH: files.path,
+    GITHUB_ACTIONS: 'true',
+    NODE_EXTRA_CA_CERTS: testTls().caPath,
+    ...runner.jobEnv,
+    ...options.env
+  }
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+  for (const [name, value] of Object.entries(options.postOf?.state ?? {})) env[`STATE_${name}`] = value
+
+  const child = spawn(process.execPath, [DIST], {
+    cwd: runner.workspace,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', chunk => (stdout += chunk))
+  child.stderr.on('data', chunk => (stderr += chunk))
+  options.onSpawn?.(child, () => stdout)
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve =>
+    child.on('close', (c, s) => resolve([c, s]))
+  )
+  clearTimeout(timer)
+
+  const read = (file: string) => fs.readFileSync(file, 'utf8')
+  const result: StepResult = {
+    code,
+    signal,
+    stdout,
+    stderr,
+    env: parseFileCommands(read(files.env)),
+    outputs: parseFileCommands(read(files.output)),
+    state: parseFileCommands(read(files.state)),
+    summary: read(files.summary),
+    path: read(files.path).split('\n').filter(Boolean)
+  }
+  const error = /^::error::(.*)$/m.exec(stdout)?.[1]
+  if (error !== undefined) result.error = decodeCommand(error)
+  Object.assign(runner.jobEnv, result.env)
+  runner.jobPath.unshift(...result.path)
+  return result
+}
+
+function decodeCommand(text: string): string {
+  return text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
+}
+
+/**
+ * The leak rule: no line of stdout or stderr but `::add-mask::` lines holds any form of a secret.
+ * Secrets given as inputs are masked before any other line; keys made during the step (a
+ * keyroll's new key) must be masked too, and the first rule keeps them out of every other line.
+ */
+export function findLeaks(
+  step: Pick<StepResult, 'stdout' | 'stderr'>,
+  inputSecrets: readonly string[],
+  options: { host?: string; made?: readonly string[] } = {}
+): string[] {
+  const all = [...inputSecrets, ...(options.made ?? [])]
+  const forms = all.flatMap(s => secretForms(s, options.host))
+  const leaks: string[] = []
+  for (const [stream, text] of [
+    ['stdout', step.stdout],
+    ['stderr', step.stderr]
+  ] as const) {
+    for (const line of text.split('\n')) {
+      if (line.startsWith('::add-mask::')) continue
+      for (const form of forms) if (line.includes(form)) leaks.push(`${stream}: ${line}`)
+    }
+  }
+  const lines = step.stdout.split('\n')
+  const firstOther = lines.findIndex(l => !l.startsWith('::add-mask::'))
+  for (const secret of all) {
+    const maskAt = lines.indexOf(`::add-mask::${secret}`)
+    if (maskAt < 0) leaks.push(`no ::add-mask:: line for a secret of length ${secret.length}`)
+    else if (inputSecrets.includes(secret) && firstOther >= 0 && firstOther < maskAt) {
+      leaks.push(`an input secret is masked only at line ${maskAt + 1}, after other output`)
+    }
+  }
+  return leaks
+}
+
+/** Every file under a directory that contains any form of a secret (the workspace must have none). */
+export function filesContaining(dir: string, secrets: readonly string[]): string[] {
+  const forms = secrets.flatMap(s => secretForms(s))
+  const found: string[] = []
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const file = path.join(entry.parentPath, entry.name)
+    const text = fs.readFileSync(file, 'utf8')
+    if (forms.some(f => text.includes(f))) found.push(file)
+  }
+  return found
+}
