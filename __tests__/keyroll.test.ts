@@ -14,6 +14,7 @@ const PENDING = 'PendingKeyMnopqrStuvwx9876543210'
 
 /** Real windows of a second or two: the schedule is scaled down with them. */
 const FAST: Partial<KeyrollTiming> = {
+  firstPollMs: 75,
   pollMs: 60,
   pollJitterMs: 40,
   backoff: { baseMs: 20, capMs: 80 },

@@ -5,8 +5,9 @@ import * as esbuild from 'esbuild'
 import fs from 'node:fs'
 
 // @actions/core imports its OIDC client, and through it @actions/http-client and undici, at load
-// time. This action never asks for an OIDC token, and parsing undici roughly doubled the start-up
-// time (docs/bundler.md has the figures), so core's copy is replaced by a stub that says so.
+// time. This action never asks for an OIDC token, and parsing undici more than doubled what the
+// action costs over bare Node at start (docs/bundler.md has the figures), so core's copy is
+// replaced by a stub that says so.
 // @actions/tool-cache still gets the real http-client, in its own lazily loaded chunk.
 const withoutOidc = {
   name: 'without-oidc',

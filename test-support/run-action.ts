@@ -50,6 +50,8 @@ export interface StepResult {
   state: Record<string, string>
   summary: string
   path: string[]
+  /** Wall-clock time from spawn to exit. */
+  durationMs: number
   /** The `::error::` message, decoded; undefined when the step did not fail. */
   error?: string
 }
@@ -62,6 +64,8 @@ export interface StepOptions {
   /** Called with the child once it is running (kill tests). */
   onSpawn?: (child: import('node:child_process').ChildProcess, stdout: () => string) => void
   timeoutMs?: number
+  /** Options for node itself, before the script (the bench's memory probe). */
+  nodeArgs?: string[]
 }
 
 /** Parses the `name<<delimiter` format of GITHUB_ENV, GITHUB_OUTPUT and GITHUB_STATE. */
@@ -114,7 +118,8 @@ export async function runStep(
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
   for (const [name, value] of Object.entries(options.postOf?.state ?? {})) env[`STATE_${name}`] = value
 
-  const child = spawn(process.execPath, [DIST], {
+  const started = performance.now()
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), DIST], {
     cwd: runner.workspace,
     env,
     stdio: ['ignore', 'pipe', 'pipe']
@@ -129,6 +134,7 @@ export async function runStep(
     child.on('close', (c, s) => resolve([c, s]))
   )
   clearTimeout(timer)
+  const durationMs = performance.now() - started
 
   const read = (file: string) => fs.readFileSync(file, 'utf8')
   const result: StepResult = {
@@ -140,7 +146,8 @@ export async function runStep(
     outputs: parseFileCommands(read(files.output)),
     state: parseFileCommands(read(files.state)),
     summary: read(files.summary),
-    path: read(files.path).split('\n').filter(Boolean)
+    path: read(files.path).split('\n').filter(Boolean),
+    durationMs
   }
   const error = /^::error::(.*)$/m.exec(stdout)?.[1]
   if (error !== undefined) result.error = decodeCommand(error)

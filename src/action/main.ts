@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import os from 'node:os'
-import { realClock } from '../convox/clock.ts'
+import { formatDuration, realClock } from '../convox/clock.ts'
 import { ConvoxError } from '../convox/errors.ts'
 import type { Login } from '../convox/login.ts'
 import { login, loginEnvironment } from '../convox/login.ts'
@@ -25,8 +25,11 @@ import { writeSummary } from './summary.ts'
 export async function run(): Promise<void> {
   state.markMainRan()
   // Mask before anything can print, even before the inputs are checked.
-  const secrets = [core.getInput('password'), core.getInput('password-next')].filter(Boolean)
-  for (const secret of secrets) actionLog.secret(secret)
+  const keys = [core.getInput('password'), core.getInput('password-next')].filter(Boolean)
+  for (const key of keys) actionLog.secret(key)
+  const tokens = [core.getInput('github-token'), core.getInput('cli-token')].filter(Boolean)
+  for (const token of tokens) core.setSecret(token)
+  const secrets = [...keys, ...tokens]
 
   let inputs: Inputs
   try {
@@ -52,7 +55,7 @@ export async function run(): Promise<void> {
     state.setJournalPath(journalPath)
   }
 
-  let session: Login | undefined
+  let session: Session | undefined
   try {
     const cli = inputs.cliVersion
       ? await actionLog.group('Install the Convox CLI', () => installCli(inputs))
@@ -60,7 +63,8 @@ export async function run(): Promise<void> {
     session = await logIn(inputs, journal)
     recordForPost()
     const { result } = session
-    let password = inputs.password
+    // The key the settings hold: password-next when the rack refused password (keyroll recovery).
+    let password = session.password
     const outputs: Record<string, string> = {
       host: result.host,
       kind: result.kind,
@@ -116,42 +120,80 @@ async function installCli(inputs: Inputs): Promise<InstalledCli> {
   })
 }
 
-function logIn(inputs: Inputs, journal: Journal, password = inputs.password): Promise<Login> {
-  return login({
-    host: inputs.host,
-    password,
-    rack: inputs.rack,
-    validate: inputs.validate,
-    configDir: inputs.configDir,
-    tls: { caCert: inputs.caCert || undefined, insecure: inputs.insecure },
-    retryForMs: inputs.retryForMs,
-    clock: realClock,
-    log: actionLog,
-    journal
-  }).catch(error => {
-    // After a keyroll that finished on the rack but not in the secrets, only password-next works.
-    if (
-      !(error instanceof RejectedKeyError) ||
-      !inputs.keyroll ||
-      !inputs.passwordNext ||
-      password !== inputs.password
-    ) {
-      throw error
-    }
-    actionLog.info(
-      'The rack refuses password; trying password-next, which an earlier keyroll may have put in place.'
-    )
-    return logIn(inputs, journal, inputs.passwordNext).catch(next => {
-      if (!(next instanceof RejectedKeyError)) throw next
-      throw new ConvoxError(
-        `${inputs.host} refuses both password and password-next: if a keyroll is being applied, the rack can refuse both for a while, ` +
-          'so run again in a few minutes with the same secrets; nothing was changed.'
-      )
-    })
-  })
+/** A login and the key it used: password-next when the rack took it during keyroll recovery. */
+interface Session extends Login {
+  password: string
+  /** In keyroll recovery, when the login began to wait for the rack: part of the keyroll's wait. */
+  recoveryStartedAt?: number
 }
 
-async function rollKey(inputs: Inputs, session: Login): Promise<KeyrollResult> {
+/** How long to wait between logins while the rack refuses both keys during keyroll recovery. */
+const RECOVERY_RETRY_MS = 3000
+const RECOVERY_RETRY_JITTER_MS = 1000
+
+async function logIn(inputs: Inputs, journal: Journal): Promise<Session> {
+  const attempt = async (password: string): Promise<Session> => ({
+    ...(await login({
+      host: inputs.host,
+      password,
+      rack: inputs.rack,
+      validate: inputs.validate,
+      configDir: inputs.configDir,
+      tls: { caCert: inputs.caCert || undefined, insecure: inputs.insecure },
+      retryForMs: inputs.retryForMs,
+      clock: realClock,
+      log: actionLog,
+      journal
+    })),
+    password
+  })
+  const next = inputs.passwordNext
+  if (!inputs.keyroll || !next || next === inputs.password) return attempt(inputs.password)
+  // Keyroll recovery: an earlier roll may have gone through (only password-next works), or may be
+  // in its window, where the rack refuses either key for a while, or one request of a login and
+  // not the next. The keyroll rides that out until keyroll-timeout, so the login must as well.
+  const start = realClock.now()
+  for (let round = 1; ; round++) {
+    for (const [name, password] of [
+      ['password', inputs.password],
+      ['password-next', next]
+    ] as const) {
+      try {
+        return { ...(await attempt(password)), recoveryStartedAt: start }
+      } catch (error) {
+        if (!(error instanceof RejectedKeyError)) throw error
+        if (round === 1 && name === 'password') {
+          actionLog.info(
+            'The rack refuses password; trying password-next, which an earlier keyroll may have put in place.'
+          )
+        }
+      }
+    }
+    const spent = realClock.now() - start
+    if (spent >= inputs.keyrollTimeoutMs) {
+      throw new ConvoxError(
+        `${inputs.host} refused both password and password-next for ${formatDuration(spent)} (keyroll-timeout): if a keyroll ` +
+          'is being applied, run again later with the same secrets; nothing was changed. If it keeps refusing both, ' +
+          "neither key is the rack's: set a known one through the rack's CloudFormation stack (parameter Password) and store it."
+      )
+    }
+    const delay = Math.min(
+      RECOVERY_RETRY_MS + Math.floor(realClock.random() * RECOVERY_RETRY_JITTER_MS),
+      inputs.keyrollTimeoutMs - spent
+    )
+    actionLog.info(
+      `The rack refuses both password and password-next, as it can while an earlier keyroll replaces its API; ` +
+        `trying again in ${formatDuration(delay)} (${formatDuration(spent)} of ${formatDuration(inputs.keyrollTimeoutMs)} spent).`
+    )
+    await realClock.sleep(delay)
+  }
+}
+
+/**
+ * The rack refused the key: a 401 on GET /auth, or on the GET /system that follows it when the
+ * rack's old and new API tasks serve side by side (one accepts the key, the next does not).
+ */
+async function rollKey(inputs: Inputs, session: Session): Promise<KeyrollResult> {
   const { runKeyroll, KeyrollError } = await import('../convox/keyroll.ts')
   const store = inputs.updateSecret
     ? (await import('../github/secrets.ts')).gitHubSecretStoreFromEnv(process.env, {
@@ -175,6 +217,8 @@ async function rollKey(inputs: Inputs, session: Login): Promise<KeyrollResult> {
         passwordNext: inputs.passwordNext || undefined,
         store,
         timeoutMs: inputs.keyrollTimeoutMs,
+        // The login may have waited through the earlier roll's window: one keyroll-timeout for both.
+        startedAt: session.recoveryStartedAt,
         clock: realClock,
         log: actionLog
       })

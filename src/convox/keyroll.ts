@@ -27,12 +27,19 @@ export interface KeyrollApi {
 /**
  * When to poll. The defaults keep the delay between the rack taking the key and us noticing it
  * under 10 s: at worst a failed poll just before, so the next comes within `pollMs +
- * backoff.capMs` = 6.2 s, then a confirming check within `confirmMs + pollJitterMs` = 1.8 s. And
- * they keep the requests under 20 a minute: one GET per poll (GET /system with the new key tells
- * both whether the key is accepted and the status), polls at least `pollMs` = 3.2 s apart and 3.6 s
- * on average, old-key probes only while it is unclear whether the roll started, or once a minute.
+ * backoff.capMs` = 6.4 s, then a confirming check within `confirmMs + pollJitterMs` = 1.8 s. And
+ * they keep the requests under 20 a minute, even in a window of only 5 s, where the wait is one
+ * or two polls and the confirmation: one GET per poll (GET /system with the new key tells both
+ * whether the key is accepted and the status), polls at least `pollMs` = 4.4 s apart and 4.8 s on
+ * average, old-key probes only while it is unclear whether the roll started, or once a minute.
  */
 export interface KeyrollTiming {
+  /**
+   * The first poll after the PUT (plus jitter). No rack applies a key in less, and polling later
+   * than `pollMs` keeps even a 5 s window within 20 requests a minute: one poll after the key is
+   * live and the confirmation, instead of a refused poll first.
+   */
+  firstPollMs: number
   /** Floor between the starts of two polls. */
   pollMs: number
   /** Uniform jitter on top of the floor after a poll that got an answer, so runners never march in step. */
@@ -47,16 +54,17 @@ export interface KeyrollTiming {
   requestTimeoutMs: number
   /** The PUT makes the rack call CloudFormation, which can be slow. */
   putTimeoutMs: number
-  /** A progress line at most this often, never one per poll. */
+  /** A progress line at least this often, and never one per poll. */
   progressMs: number
   /** Sends of the same key when the rack did not start the roll (lost answers, refused re-sends). */
   maxPuts: number
 }
 
 export const DEFAULT_KEYROLL_TIMING: KeyrollTiming = {
-  pollMs: 3200,
+  firstPollMs: 5500,
+  pollMs: 4400,
   pollJitterMs: 800,
-  backoff: { baseMs: 1000, capMs: 3000 },
+  backoff: { baseMs: 1000, capMs: 2000 },
   confirmMs: 1000,
   oldKeyProbeMs: 60_000,
   requestTimeoutMs: 5000,
@@ -78,6 +86,12 @@ export interface KeyrollOptions {
   store?: SecretStore
   /** Bounds each wait: for the rack to be ready before the roll, and for the new key after it. */
   timeoutMs: number
+  /**
+   * When the wait before the roll began, if earlier than this call: with `passwordNext` the
+   * adapter's login may already have waited through the rack's window. The wait for an earlier
+   * roll and for `running` then ends `timeoutMs` after it, so that wait is bounded once. Default: now.
+   */
+  startedAt?: number
   clock: Clock
   log: Log
   generateKey?: () => string
@@ -152,6 +166,14 @@ export function pollDelay(
   return retryAfterMs === undefined ? delay : Math.max(delay, Math.min(retryAfterMs, maxPollDelay(timing)))
 }
 
+/**
+ * A person should see a line at least every `progressMs`: print now if waiting for the next poll
+ * could take the gap past it. Lines come `progressMs - maxPollDelay` to `progressMs` apart.
+ */
+export function progressDue(sinceLastMs: number, timing: KeyrollTiming): boolean {
+  return sinceLastMs + maxPollDelay(timing) >= timing.progressMs
+}
+
 export function maxPollDelay(timing: KeyrollTiming): number {
   return timing.pollMs + Math.max(timing.pollJitterMs, timing.backoff.capMs)
 }
@@ -196,7 +218,7 @@ export async function runKeyroll(options: KeyrollOptions): Promise<KeyrollResult
     store,
     timing: { ...DEFAULT_KEYROLL_TIMING, ...options.timing },
     timeoutMs: options.timeoutMs,
-    startedAt: options.clock.now(),
+    startedAt: Math.min(options.startedAt ?? Infinity, options.clock.now()),
     requests: 0,
     polls: 0,
     scrub: text => redact(text, forms)
@@ -358,7 +380,7 @@ async function waitUntilRunning(ctx: Context, deadline: number): Promise<void> {
           'changed; run the keyroll again when the rack is running, or raise keyroll-timeout.'
       )
     }
-    if (clock.now() - lastProgress >= timing.progressMs) {
+    if (progressDue(clock.now() - lastProgress, timing)) {
       lastProgress = clock.now()
       log.info(
         `Keyroll: ${elapsed(ctx)} of ${formatDuration(ctx.timeoutMs)} waiting for the rack to be running; ` +
@@ -480,7 +502,7 @@ async function watchRoll(ctx: Context, watch: WatchOptions): Promise<WatchEnd> {
     if (clock.now() >= watch.deadline) {
       return { kind: 'timeout', everAccepted, oldEverAccepted, status, lastError }
     }
-    if (clock.now() - lastProgress >= timing.progressMs) {
+    if (progressDue(clock.now() - lastProgress, timing)) {
       lastProgress = clock.now()
       log.info(
         `Keyroll: ${elapsed(ctx)} of ${formatDuration(ctx.timeoutMs)} waiting for ${watch.what}; rack ${status ?? 'status not known yet'}; ` +
@@ -635,7 +657,7 @@ async function roll(ctx: Context, newKey: string): Promise<KeyrollResult> {
       next: newKey,
       deadline,
       started: answer.kind === 'ok',
-      firstPollAfterMs: timing.pollMs,
+      firstPollAfterMs: timing.firstPollMs,
       what: 'the rack to take the new key'
     })
     if (end.kind === 'live') return finish(ctx, newKey, false)

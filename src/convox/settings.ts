@@ -24,6 +24,8 @@ export interface JournalEntry {
   before: string | null
   /** The file did not exist before this step, so undoing its last entry removes it. */
   created: boolean
+  /** A keyed file's whole text before this change, put back as it was when undoing restores its entries. */
+  fileBefore?: string
   afterSha256: string
 }
 
@@ -45,8 +47,11 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * indent, <, > and & escaped. Matching it keeps other hosts' entries byte for byte.
  */
 export function formatKeyed(object: Record<string, string>): string {
-  const sorted = Object.fromEntries(Object.entries(object).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-  return JSON.stringify(sorted, null, 2)
+  // Written out by hand: a JS object lists integer-like keys ("9" before "10") first whatever the
+  // order they were added in, and Go sorts by UTF-8 bytes, not UTF-16 code units.
+  const entries = Object.entries(object).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  const lines = entries.map(([key, value]) => `  ${JSON.stringify(key)}: ${JSON.stringify(value)}`)
+  return (lines.length ? `{\n${lines.join(',\n')}\n}` : '{}')
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
     .replace(/&/g, '\\u0026')
@@ -163,7 +168,11 @@ export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log
         before,
         afterSha256: sha256(written)
       }
-      record(attempt, { ...entry, created: current === undefined })
+      record(attempt, {
+        ...entry,
+        created: current === undefined,
+        ...('key' in edit && current !== undefined && { fileBefore: current })
+      })
       writeAtomic(file, text)
     }
   } catch (error) {
@@ -198,6 +207,8 @@ export function undoSettings(journal: Journal, log: Log): void {
       if (entry.before === null) delete object[entry.key]
       else object[entry.key] = entry.before
       if (Object.keys(object).length === 0 && entry.created) fs.rmSync(file)
+      else if (entry.fileBefore !== undefined && sameEntries(object, parseKeyed(file, entry.fileBefore)))
+        writeAtomic(file, entry.fileBefore) // byte for byte, whatever wrote it
       else writeAtomic(file, formatKeyed(object))
     } catch (error) {
       log.warning(`Could not restore ${file}: ${(error as Error).message}`)
@@ -213,4 +224,9 @@ export function undoSettings(journal: Journal, log: Log): void {
       }
     }
   }
+}
+
+function sameEntries(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every(k => Object.hasOwn(b, k) && a[k] === b[k])
 }

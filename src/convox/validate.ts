@@ -138,7 +138,9 @@ export async function systemInfo(ctx: ApiContext, rack?: string): Promise<System
         `${ctx.api.host} could not reach rack ${rack} (${firstLine(response.body, ctx.secrets)}): check the rack name and that the rack is connected to Console.`
       )
     }
-    throw statusFailure(ctx, rack ? `GET /system for rack ${rack}` : 'GET /system', response)
+    const failure = statusFailure(ctx, rack ? `GET /system for rack ${rack}` : 'GET /system', response)
+    // A rack whose API tasks are being replaced can take a key on /auth and refuse it here.
+    throw response.status === 401 ? new RejectedKeyError(failure.message) : failure
   }
   const system = (parseJson(response.body) ?? {}) as Record<string, unknown>
   return {

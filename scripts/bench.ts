@@ -1,0 +1,154 @@
+// npm run bench: how fast the bundled action starts and logs in, what a cached CLI adds, and how
+// quickly a keyroll notices the new key. Run by Node 24 directly (type stripping), like the fakes.
+//   BENCH_RUNS=15          runs per start-up case, interleaved
+//   BENCH_REAL_KEYROLL=0   skip the real-time keyroll runs through the action (about 4 minutes)
+import { spawn } from 'node:child_process'
+import type { Clock } from '../src/convox/clock.ts'
+import { runKeyroll } from '../src/convox/keyroll.ts'
+import { silentLog } from '../src/convox/log.ts'
+import type { RecordedRequest, WindowPhase } from '../test-support/fake-convox.ts'
+import { simulateRack, startFakeConvox } from '../test-support/fake-convox.ts'
+import { realExecutable, startFakeMirror } from '../test-support/fake-mirror.ts'
+import { newRunner, removeRunner, runStep } from '../test-support/run-action.ts'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15)
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const fixed = (x: number, digits = 1) => x.toFixed(digits)
+
+// The floor for any login: a bare HTTPS client sending the same two requests and nothing else.
+const MINIMAL_CLIENT = `const https = require('node:https'); const agent = new https.Agent({ keepAlive: true, ca: process.env.CA });
+const get = p => new Promise((ok, no) => https.get({ host: '127.0.0.1', port: +process.env.PORT, path: p, agent,
+  headers: { Authorization: 'Basic ' + Buffer.from('convox:bench-key').toString('base64') } }, r => { r.resume(); r.on('end', ok) }).on('error', no));
+get('/auth').then(() => get('/system')).then(() => agent.destroy())`
+
+function timeNode(args: string[], env?: NodeJS.ProcessEnv): Promise<number> {
+  const start = performance.now()
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: 'ignore', env })
+    child.on('error', reject)
+    child.on('close', () => resolve(performance.now() - start))
+  })
+}
+
+// Reports the peak resident set size at exit; only used in separate, untimed runs.
+const MEMORY_PROBE = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss='+process.resourceUsage().maxRSS+'\\n'))`
+
+async function startup(): Promise<void> {
+  const rack = await startFakeConvox({ kind: 'rack', rack: { password: 'bench-key' } })
+  const mirror = await startFakeMirror({ '/convox/3.24.9/convox-linux': { body: realExecutable() } })
+  const runner = newRunner()
+  const login = { host: rack.host, password: 'bench-key', 'ca-cert': rack.caCert }
+  const withCli = { ...login, 'cli-version': '3.24.9', 'cli-download-url': `${mirror.url}/convox/{version}/{asset}` }
+  const step = async (inputs: Record<string, string>, nodeArgs?: string[]) => {
+    const result = await runStep(runner, inputs, { nodeArgs })
+    if (result.code !== 0) throw new Error(`the action failed: ${result.error ?? result.stderr}`)
+    return result
+  }
+  await step(withCli) // fills the tool cache
+  const mirrorRequests = mirror.requests.length
+
+  const bare: number[] = []
+  const floor: number[] = []
+  const alone: number[] = []
+  const cached: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    bare.push(await timeNode(['-e', '0']))
+    floor.push(await timeNode(['-e', MINIMAL_CLIENT], { CA: rack.caCert, PORT: String(rack.port) }))
+    alone.push((await step(login)).durationMs)
+    cached.push((await step(withCli)).durationMs)
+  }
+  const rss: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const { stderr } = await step(login, ['--import', MEMORY_PROBE])
+    rss.push(Number(/maxrss=(\d+)/.exec(stderr)?.[1]))
+  }
+  const ratio = median(alone) / median(bare)
+  const extra = median(cached) - median(alone)
+  console.log(`\nStart-up: ${RUNS} interleaved runs each, medians, Node ${process.version}`)
+  console.log('| case | median | against the target |')
+  console.log('|---|---|---|')
+  console.log(`| \`node -e 0\` | ${fixed(median(bare))} ms | |`)
+  console.log(`| floor: a bare HTTPS client, the same 2 requests | ${fixed(median(floor))} ms | ${fixed(median(floor) / median(bare), 2)}x bare Node |`)
+  console.log(`| login + validation (Rack, 2 requests) | ${fixed(median(alone))} ms | ${fixed(ratio, 2)}x bare Node (target <= 1.6x) |`)
+  console.log(`| login + cached CLI | ${fixed(median(cached))} ms | +${fixed(extra)} ms over login (target <= 20 ms); ${mirror.requests.length - mirrorRequests} mirror requests |`)
+  console.log(`| peak memory of a login | ${fixed(Math.max(...rss) / 1024)} MiB | target <= 64 MiB |`)
+  removeRunner(runner)
+  await Promise.all([rack.close(), mirror.close()])
+}
+
+/** The windows the issue names: what the rack does between the PUT and the new key alone working. */
+const WINDOWS: Array<[string, WindowPhase[]]> = [
+  ['5 s', [{ ms: 1500, mode: 'old' }, { ms: 1500, mode: '503' }, { ms: 2000, mode: 'reject' }]],
+  ['30 s', [{ ms: 8000, mode: 'old' }, { ms: 6000, mode: '502' }, { ms: 4000, mode: 'reset' }, { ms: 12000, mode: 'reject' }]],
+  ['120 s', [{ ms: 30000, mode: 'old' }, { ms: 20000, mode: '503' }, { ms: 10000, mode: 'reset' }, { ms: 40000, mode: 'reject' }, { ms: 20000, mode: 'both' }]],
+  ['30 s, flapping keys', [{ ms: 5000, mode: 'old' }, { ms: 20000, mode: 'flap' }, { ms: 5000, mode: 'both' }]]
+]
+
+interface Measure {
+  noticeMs: number
+  waitMs: number
+  requests: number
+}
+
+/**
+ * From the rack's request log. The wait (step 6) runs from the PUT to the confirming check, the
+ * last request with the new key before the old-key check of step 7; noticing is that check.
+ */
+function measure(requests: RecordedRequest[], putAt: number, liveAt: number, oldKey: string): Measure {
+  const oldKeyCheck = requests.findIndex(r => r.time >= liveAt && r.password === oldKey && r.path === '/auth')
+  const waiting = requests.slice(0, oldKeyCheck < 0 ? undefined : oldKeyCheck).filter(r => r.time > putAt)
+  const noticedAt = waiting.at(-1)!.time
+  return { noticeMs: noticedAt - liveAt, waitMs: noticedAt - putAt, requests: waiting.length }
+}
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+async function simulated(phases: WindowPhase[], seed: number): Promise<Measure> {
+  let t = 1_700_000_000_000
+  const clock: Clock = { now: () => t, sleep: async ms => void (t += ms), random: seeded(seed) }
+  const rack = simulateRack({ clock, keyrollWindow: phases, rack: { password: 'old-key' } })
+  await runKeyroll({ api: rack.api('old-key'), kind: 'rack', rackVersion: '20240101000000', password: 'old-key', timeoutMs: 1_800_000, clock, log: silentLog })
+  return measure(rack.requests, rack.keyroll.putAt!, rack.keyroll.liveAt!, 'old-key')
+}
+
+async function realTime(phases: WindowPhase[]): Promise<Measure> {
+  const rack = await startFakeConvox({ kind: 'rack', rack: { password: 'old-bench-key' }, keyrollWindow: phases })
+  const runner = newRunner()
+  const result = await runStep(runner, { host: rack.host, password: 'old-bench-key', 'ca-cert': rack.caCert, keyroll: 'true' }, { timeoutMs: 600_000 })
+  if (result.code !== 0) throw new Error(`the keyroll failed: ${result.error}`)
+  const m = measure(rack.requests, rack.keyroll.putAt!, rack.keyroll.liveAt!, 'old-bench-key')
+  removeRunner(runner)
+  await rack.close()
+  return m
+}
+
+function row(name: string, ms: Measure[]): string {
+  const notice = ms.map(m => m.noticeMs / 1000)
+  const perMinute = ms.map(m => m.requests / (m.waitMs / 60_000))
+  return `| ${name} | ${ms.length} | ${fixed(median(notice))} s | ${fixed(Math.max(...notice))} s | ${fixed(median(perMinute))} | ${fixed(Math.max(...perMinute))} |`
+}
+
+async function keyroll(): Promise<void> {
+  console.log('\nKeyroll: delay from the rack accepting the new key to the action noticing it (targets: median <= 5 s, worst <= 10 s),')
+  console.log('and requests per minute of waiting, from the PUT to the confirming check (target <= 20)')
+  console.log('| window | runs | median notice | worst notice | median req/min | worst req/min |')
+  console.log('|---|---|---|---|---|---|')
+  for (const [name, phases] of WINDOWS) {
+    const runs: Measure[] = []
+    for (let seed = 1; seed <= 200; seed++) runs.push(await simulated(phases, seed))
+    console.log(row(`${name} (virtual clock)`, runs))
+  }
+  if (process.env.BENCH_REAL_KEYROLL === '0') return
+  for (const [name, phases] of WINDOWS) console.log(row(`${name} (real time, bundled action, HTTPS)`, [await realTime(phases)]))
+}
+
+await startup()
+await keyroll()
