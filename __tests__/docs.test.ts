@@ -67,18 +67,24 @@ describe('README', () => {
     expect(steps.length).toBeGreaterThanOrEqual(7)
   })
 
-  it.each(steps.map((inputs, i) => [i + 1, inputs] as const))('example %i uses only real inputs, and they parse', (_i, inputs) => {
-    for (const name of Object.keys(inputs)) expect(Object.keys(action.inputs)).toContain(name)
-    // Expressions stand for what the runner would pass: a made-up secret, a temp directory.
-    const values = Object.fromEntries(
-      Object.entries(inputs).map(([name, value]) => [
-        name,
-        String(value)
-          .replace(/\$\{\{\s*runner\.temp\s*\}\}/g, os.tmpdir())
-          .replace(/\$\{\{[^}]*\}\}/g, 'made-up-secret-value')
-      ])
-    )
-    const get = (name: string) => values[name] ?? action.inputs[name]?.default?.replace(/\$\{\{[^}]*\}\}/, 'token') ?? ''
-    expect(() => parseInputs(get, { home: os.tmpdir(), workspace: path.join(os.tmpdir(), 'workspace') })).not.toThrow()
-  })
+  it.each(steps.map((inputs, i) => [i + 1, inputs] as const))(
+    'example %i uses only real inputs, and they parse',
+    (_i, inputs) => {
+      for (const name of Object.keys(inputs)) expect(Object.keys(action.inputs)).toContain(name)
+      // Expressions stand for what the runner would pass: a made-up secret, a temp directory.
+      const values = Object.fromEntries(
+        Object.entries(inputs).map(([name, value]) => [
+          name,
+          String(value)
+            .replace(/\$\{\{\s*runner\.temp\s*\}\}/g, os.tmpdir())
+            .replace(/\$\{\{[^}]*\}\}/g, 'made-up-secret-value')
+        ])
+      )
+      const get = (name: string) =>
+        values[name] ?? action.inputs[name]?.default?.replace(/\$\{\{[^}]*\}\}/, 'token') ?? ''
+      expect(() =>
+        parseInputs(get, { home: os.tmpdir(), workspace: path.join(os.tmpdir(), 'workspace') })
+      ).not.toThrow()
+    }
+  )
 })

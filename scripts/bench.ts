@@ -38,7 +38,11 @@ async function startup(): Promise<void> {
   const mirror = await startFakeMirror({ '/convox/3.24.9/convox-linux': { body: realExecutable() } })
   const runner = newRunner()
   const login = { host: rack.host, password: 'bench-key', 'ca-cert': rack.caCert }
-  const withCli = { ...login, 'cli-version': '3.24.9', 'cli-download-url': `${mirror.url}/convox/{version}/{asset}` }
+  const withCli = {
+    ...login,
+    'cli-version': '3.24.9',
+    'cli-download-url': `${mirror.url}/convox/{version}/{asset}`
+  }
   const step = async (inputs: Record<string, string>, nodeArgs?: string[]) => {
     const result = await runStep(runner, inputs, { nodeArgs })
     if (result.code !== 0) throw new Error(`the action failed: ${result.error ?? result.stderr}`)
@@ -68,9 +72,15 @@ async function startup(): Promise<void> {
   console.log('| case | median | against the target |')
   console.log('|---|---|---|')
   console.log(`| \`node -e 0\` | ${fixed(median(bare))} ms | |`)
-  console.log(`| floor: a bare HTTPS client, the same 2 requests | ${fixed(median(floor))} ms | ${fixed(median(floor) / median(bare), 2)}x bare Node |`)
-  console.log(`| login + validation (Rack, 2 requests) | ${fixed(median(alone))} ms | ${fixed(ratio, 2)}x bare Node (target <= 1.6x) |`)
-  console.log(`| login + cached CLI | ${fixed(median(cached))} ms | +${fixed(extra)} ms over login (target <= 20 ms); ${mirror.requests.length - mirrorRequests} mirror requests |`)
+  console.log(
+    `| floor: a bare HTTPS client, the same 2 requests | ${fixed(median(floor))} ms | ${fixed(median(floor) / median(bare), 2)}x bare Node |`
+  )
+  console.log(
+    `| login + validation (Rack, 2 requests) | ${fixed(median(alone))} ms | ${fixed(ratio, 2)}x bare Node (target <= 1.6x) |`
+  )
+  console.log(
+    `| login + cached CLI | ${fixed(median(cached))} ms | +${fixed(extra)} ms over login (target <= 20 ms); ${mirror.requests.length - mirrorRequests} mirror requests |`
+  )
   console.log(`| peak memory of a login | ${fixed(Math.max(...rss) / 1024)} MiB | target <= 64 MiB |`)
   removeRunner(runner)
   await Promise.all([rack.close(), mirror.close()])
@@ -78,10 +88,41 @@ async function startup(): Promise<void> {
 
 /** The windows the issue names: what the rack does between the PUT and the new key alone working. */
 const WINDOWS: Array<[string, WindowPhase[]]> = [
-  ['5 s', [{ ms: 1500, mode: 'old' }, { ms: 1500, mode: '503' }, { ms: 2000, mode: 'reject' }]],
-  ['30 s', [{ ms: 8000, mode: 'old' }, { ms: 6000, mode: '502' }, { ms: 4000, mode: 'reset' }, { ms: 12000, mode: 'reject' }]],
-  ['120 s', [{ ms: 30000, mode: 'old' }, { ms: 20000, mode: '503' }, { ms: 10000, mode: 'reset' }, { ms: 40000, mode: 'reject' }, { ms: 20000, mode: 'both' }]],
-  ['30 s, flapping keys', [{ ms: 5000, mode: 'old' }, { ms: 20000, mode: 'flap' }, { ms: 5000, mode: 'both' }]]
+  [
+    '5 s',
+    [
+      { ms: 1500, mode: 'old' },
+      { ms: 1500, mode: '503' },
+      { ms: 2000, mode: 'reject' }
+    ]
+  ],
+  [
+    '30 s',
+    [
+      { ms: 8000, mode: 'old' },
+      { ms: 6000, mode: '502' },
+      { ms: 4000, mode: 'reset' },
+      { ms: 12000, mode: 'reject' }
+    ]
+  ],
+  [
+    '120 s',
+    [
+      { ms: 30000, mode: 'old' },
+      { ms: 20000, mode: '503' },
+      { ms: 10000, mode: 'reset' },
+      { ms: 40000, mode: 'reject' },
+      { ms: 20000, mode: 'both' }
+    ]
+  ],
+  [
+    '30 s, flapping keys',
+    [
+      { ms: 5000, mode: 'old' },
+      { ms: 20000, mode: 'flap' },
+      { ms: 5000, mode: 'both' }
+    ]
+  ]
 ]
 
 interface Measure {
@@ -115,14 +156,30 @@ async function simulated(phases: WindowPhase[], seed: number): Promise<Measure> 
   let t = 1_700_000_000_000
   const clock: Clock = { now: () => t, sleep: async ms => void (t += ms), random: seeded(seed) }
   const rack = simulateRack({ clock, keyrollWindow: phases, rack: { password: 'old-key' } })
-  await runKeyroll({ api: rack.api('old-key'), kind: 'rack', rackVersion: '20240101000000', password: 'old-key', timeoutMs: 1_800_000, clock, log: silentLog })
+  await runKeyroll({
+    api: rack.api('old-key'),
+    kind: 'rack',
+    rackVersion: '20240101000000',
+    password: 'old-key',
+    timeoutMs: 1_800_000,
+    clock,
+    log: silentLog
+  })
   return measure(rack.requests, rack.keyroll.putAt!, rack.keyroll.liveAt!, 'old-key')
 }
 
 async function realTime(phases: WindowPhase[]): Promise<Measure> {
-  const rack = await startFakeConvox({ kind: 'rack', rack: { password: 'old-bench-key' }, keyrollWindow: phases })
+  const rack = await startFakeConvox({
+    kind: 'rack',
+    rack: { password: 'old-bench-key' },
+    keyrollWindow: phases
+  })
   const runner = newRunner()
-  const result = await runStep(runner, { host: rack.host, password: 'old-bench-key', 'ca-cert': rack.caCert, keyroll: 'true' }, { timeoutMs: 600_000 })
+  const result = await runStep(
+    runner,
+    { host: rack.host, password: 'old-bench-key', 'ca-cert': rack.caCert, keyroll: 'true' },
+    { timeoutMs: 600_000 }
+  )
   if (result.code !== 0) throw new Error(`the keyroll failed: ${result.error}`)
   const m = measure(rack.requests, rack.keyroll.putAt!, rack.keyroll.liveAt!, 'old-bench-key')
   removeRunner(runner)
@@ -137,7 +194,9 @@ function row(name: string, ms: Measure[]): string {
 }
 
 async function keyroll(): Promise<void> {
-  console.log('\nKeyroll: delay from the rack accepting the new key to the action noticing it (targets: median <= 5 s, worst <= 10 s),')
+  console.log(
+    '\nKeyroll: delay from the rack accepting the new key to the action noticing it (targets: median <= 5 s, worst <= 10 s),'
+  )
   console.log('and requests per minute of waiting, from the PUT to the confirming check (target <= 20)')
   console.log('| window | runs | median notice | worst notice | median req/min | worst req/min |')
   console.log('|---|---|---|---|---|---|')
@@ -147,7 +206,8 @@ async function keyroll(): Promise<void> {
     console.log(row(`${name} (virtual clock)`, runs))
   }
   if (process.env.BENCH_REAL_KEYROLL === '0') return
-  for (const [name, phases] of WINDOWS) console.log(row(`${name} (real time, bundled action, HTTPS)`, [await realTime(phases)]))
+  for (const [name, phases] of WINDOWS)
+    console.log(row(`${name} (real time, bundled action, HTTPS)`, [await realTime(phases)]))
 }
 
 await startup()

@@ -10,7 +10,8 @@ import { newRunner, removeRunner, runStep } from '../test-support/run-action.ts'
 
 const CONSOLE_TOKEN = 'demo-console-token-1234'
 const RACK_KEY = 'demoRackKeyAbCdEf123456'
-const mask = (text: string) => [CONSOLE_TOKEN, RACK_KEY].flatMap(k => secretForms(k)).reduce((t, f) => t.split(f).join('***'), text)
+const mask = (text: string) =>
+  [CONSOLE_TOKEN, RACK_KEY].flatMap(k => secretForms(k)).reduce((t, f) => t.split(f).join('***'), text)
 
 function show(title: string, step: StepResult): void {
   console.log(`\n=== ${title}: exit code ${step.code}`)
@@ -20,7 +21,9 @@ function show(title: string, step: StepResult): void {
   const dir = step.outputs['config-dir'] ?? ''
   for (const name of fs.readdirSync(dir).sort()) {
     const file = path.join(dir, name)
-    console.log(`${name} (mode ${(fs.statSync(file).mode & 0o777).toString(8)}): ${mask(fs.readFileSync(file, 'utf8'))}`)
+    console.log(
+      `${name} (mode ${(fs.statSync(file).mode & 0o777).toString(8)}): ${mask(fs.readFileSync(file, 'utf8'))}`
+    )
   }
   console.log('--- exported to later steps')
   for (const [name, value] of Object.entries(step.env)) console.log(`${name}=${mask(value)}`)

@@ -24,9 +24,18 @@ export function saveJournal(journal: Journal, existingPath: string): string {
 }
 
 export function loadJournal(file: string): Journal {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as Journal
+  const text = fs.readFileSync(file, 'utf8')
+  try {
+    return JSON.parse(text) as Journal
+  } catch {
+    // Not V8's message: it quotes the text around the error, and the journal holds other hosts' keys.
+    throw new Error(`the journal ${file} is not valid JSON`)
+  }
 }
 
 export function deleteJournal(file: string): void {
-  fs.rmSync(path.dirname(file), { recursive: true, force: true })
+  // The directory only when it is one saveJournal made; the state names it, but costs nothing to check.
+  const dir = path.dirname(file)
+  const ours = path.basename(dir).startsWith('convox-login-') && path.basename(file) === 'journal.json'
+  fs.rmSync(ours ? dir : file, { recursive: ours, force: true })
 }

@@ -9,7 +9,7 @@ export interface SummaryExtras {
 /** The job summary: what was done, never a secret. Skipped outside GitHub Actions. */
 export async function writeSummary(result: LoginResult, extras: SummaryExtras): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
-  const rows: string[][] = [
+  const rows: Array<[string, string]> = [
     ['Host', result.host],
     ['Kind', result.kind === 'console' ? 'Console' : 'Rack'],
     ['Rack', result.rack || '(none)'],
@@ -43,7 +43,12 @@ export async function writeSummary(result: LoginResult, extras: SummaryExtras): 
         { data: 'What', header: true },
         { data: 'Value', header: true }
       ],
-      ...rows
+      ...rows.map(([what, value]) => [what, escapeHtml(value)])
     ])
     .write()
+}
+
+/** Values come partly from the API (rack names, versions); the summary is HTML. */
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }

@@ -134,6 +134,11 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
 function unvalidatedLogin(options: LoginOptions): LoginResult {
   const kind: HostKind =
     options.rack.includes('/') || options.host === 'console.convox.com' ? 'console' : 'rack'
+  if (kind === 'console' && options.rack && !options.rack.includes('/')) {
+    throw new ConvoxError(
+      `With validate: false the rack "${options.rack}" cannot be looked up on ${options.host}: give it as <org>/<rack>, or let the action validate.`
+    )
+  }
   options.log.info(
     `validate is false: writing the settings for ${options.host} (taken as a ${kind}) without checking the key.`
   )
@@ -158,7 +163,10 @@ export function settingsEdits(result: LoginResult, password: string): Edit[] {
     { file: 'console', value: result.host }
   ]
   if (result.userId) edits.push({ file: 'id', value: result.userId })
-  if (result.kind === 'console' && result.rack) {
+  if (result.kind !== 'console' || !result.rack) {
+    // As `convox login` does: a rack chosen on another host must not stay the fallback.
+    edits.push({ file: 'rack', value: null })
+  } else {
     edits.push(
       { file: 'rack', value: result.rack },
       { file: 'racks', key: result.host, value: result.rack },

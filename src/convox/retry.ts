@@ -26,6 +26,9 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   const text = Array.isArray(value) ? value[0] : value
   if (!text) return undefined
   if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000
+  // Anything else must be an HTTP date (RFC 9110: "Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse
+  // alone would take "1.5" or "-1" for dates too.
+  if (!/GMT$/.test(text.trim())) return undefined
   const date = Date.parse(text)
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs)
 }

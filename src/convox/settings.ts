@@ -15,7 +15,11 @@ export const KEYED_FILES = ['auth', 'racks'] as const
 export type KeyedFile = (typeof KEYED_FILES)[number]
 export type PlainFile = 'host' | 'console' | 'id' | 'rack' | 'current'
 
-export type Edit = { file: PlainFile; value: string } | { file: KeyedFile; key: string; value: string }
+/** A plain file's `value: null` removes it, as `convox login` removes `rack`. */
+export type Edit = { file: PlainFile; value: string | null } | { file: KeyedFile; key: string; value: string }
+
+/** The journal's `afterSha256` for a file this step removed. */
+const ABSENT = 'absent'
 
 /** What one change did: the previous value (null when absent) and a hash of what was written. */
 export interface JournalEntry {
@@ -133,14 +137,15 @@ function ensureDir(dir: string, journal: Journal): void {
 /** The value an edit leaves in its file, given the file's current text. */
 function applyEdit(
   current: string | undefined,
-  edit: Edit
-): { text: string; before: string | null; written: string } {
+  edit: Edit,
+  value: string
+): { text: string; before: string | null } {
   if ('key' in edit) {
     const object = parseKeyed(edit.file, current)
     const before = Object.hasOwn(object, edit.key) ? object[edit.key]! : null
-    return { text: formatKeyed({ ...object, [edit.key]: edit.value }), before, written: edit.value }
+    return { text: formatKeyed({ ...object, [edit.key]: value }), before }
   }
-  return { text: edit.value, before: current ?? null, written: edit.value }
+  return { text: value, before: current ?? null }
 }
 
 function record(journal: Journal, entry: JournalEntry): void {
@@ -161,12 +166,18 @@ export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log
     for (const edit of edits) {
       const file = path.join(journal.dir, edit.file)
       const current = readRegular(file)
-      const { text, before, written } = applyEdit(current, edit)
+      if (edit.value === null) {
+        if (current === undefined) continue
+        record(attempt, { file: edit.file, before: current, created: false, afterSha256: ABSENT })
+        fs.rmSync(file)
+        continue
+      }
+      const { text, before } = applyEdit(current, edit, edit.value)
       const entry = {
         file: edit.file,
         key: 'key' in edit ? edit.key : undefined,
         before,
-        afterSha256: sha256(written)
+        afterSha256: sha256(edit.value)
       }
       record(attempt, {
         ...entry,
@@ -193,7 +204,11 @@ export function undoSettings(journal: Journal, log: Log): void {
     try {
       const current = readRegular(file)
       if (entry.key === undefined) {
-        if (current === undefined || sha256(current) !== entry.afterSha256) {
+        const stillOurs =
+          entry.afterSha256 === ABSENT
+            ? current === undefined
+            : current !== undefined && sha256(current) === entry.afterSha256
+        if (!stillOurs) {
           log.info(`${file} was changed after this step; left as it is.`)
         } else if (entry.before === null) fs.rmSync(file)
         else writeAtomic(file, entry.before)

@@ -178,7 +178,7 @@ function statusFailure(ctx: ApiContext, what: string, response: ApiResponse): Co
 }
 
 export function networkFailure(host: string, error: NetworkError, budgetMs: number): ConvoxError {
-  const during = budgetMs > 0 ? ` (retried for ${formatDuration(budgetMs)})` : ''
+  const during = budgetMs > 0 ? ` (within retry-for, ${formatDuration(budgetMs)})` : ''
   switch (error.kind) {
     case 'dns':
       return new ConvoxError(`Cannot resolve ${host} (DNS lookup failed): check the host input for typos.`)
