@@ -107,11 +107,15 @@ export async function run(): Promise<void> {
 async function installCli(inputs: Inputs): Promise<InstalledCli> {
   // Loaded only when asked for: it brings @actions/tool-cache.
   const { installCli: install } = await import('../cli/install.ts')
+  // convox/convox's releases live on github.com. On GitHub Enterprise Server the job's API is
+  // another host, and its token must not be sent to github.com.
+  const server = process.env.GITHUB_SERVER_URL
+  const onGitHubCom = !server || server === 'https://github.com'
   return install({
     version: inputs.cliVersion,
     downloadUrl: inputs.cliDownloadUrl || undefined,
-    token: inputs.cliToken || undefined,
-    apiUrl: process.env.GITHUB_API_URL,
+    token: onGitHubCom ? inputs.cliToken || undefined : undefined,
+    apiUrl: onGitHubCom ? process.env.GITHUB_API_URL : undefined,
     platform: process.platform,
     arch: process.arch,
     log: actionLog,
@@ -189,10 +193,6 @@ async function logIn(inputs: Inputs, journal: Journal): Promise<Session> {
   }
 }
 
-/**
- * The rack refused the key: a 401 on GET /auth, or on the GET /system that follows it when the
- * rack's old and new API tasks serve side by side (one accepts the key, the next does not).
- */
 async function rollKey(inputs: Inputs, session: Session): Promise<KeyrollResult> {
   const { runKeyroll, KeyrollError } = await import('../convox/keyroll.ts')
   const store = inputs.updateSecret
