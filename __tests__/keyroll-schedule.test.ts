@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import type { Clock } from '../src/convox/clock.ts'
 import { silentLog } from '../src/convox/log.ts'
 import {
   DEFAULT_KEYROLL_TIMING,
@@ -12,29 +11,7 @@ import {
 } from '../src/convox/keyroll.ts'
 import type { WindowPhase } from '../test-support/fake-convox.ts'
 import { simulateRack } from '../test-support/fake-convox.ts'
-
-/** Deterministic [0, 1) so a failing schedule can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function virtualClock(seed: number): Clock {
-  let t = 1_700_000_000_000
-  return {
-    now: () => t,
-    sleep: async ms => {
-      t += ms
-    },
-    random: seeded(seed)
-  }
-}
+import { virtualClock } from '../test-support/virtual-clock.ts'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 

@@ -3,13 +3,13 @@
 //   BENCH_RUNS=15          runs per start-up case, interleaved
 //   BENCH_REAL_KEYROLL=0   skip the real-time keyroll runs through the action (about 4 minutes)
 import { spawn } from 'node:child_process'
-import type { Clock } from '../src/convox/clock.ts'
 import { runKeyroll } from '../src/convox/keyroll.ts'
 import { silentLog } from '../src/convox/log.ts'
 import type { RecordedRequest, WindowPhase } from '../test-support/fake-convox.ts'
 import { simulateRack, startFakeConvox } from '../test-support/fake-convox.ts'
 import { realExecutable, startFakeMirror } from '../test-support/fake-mirror.ts'
 import { newRunner, removeRunner, runStep } from '../test-support/run-action.ts'
+import { virtualClock } from '../test-support/virtual-clock.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -142,19 +142,8 @@ function measure(requests: RecordedRequest[], putAt: number, liveAt: number, old
   return { noticeMs: noticedAt - liveAt, waitMs: noticedAt - putAt, requests: waiting.length }
 }
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 async function simulated(phases: WindowPhase[], seed: number): Promise<Measure> {
-  let t = 1_700_000_000_000
-  const clock: Clock = { now: () => t, sleep: async ms => void (t += ms), random: seeded(seed) }
+  const clock = virtualClock(seed)
   const rack = simulateRack({ clock, keyrollWindow: phases, rack: { password: 'old-key' } })
   await runKeyroll({
     api: rack.api('old-key'),

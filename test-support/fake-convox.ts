@@ -1,11 +1,9 @@
 import https from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import type { Duplex } from 'node:stream'
 import type { ApiRequest, ApiResponse } from '../src/convox/api.ts'
 import { NetworkError } from '../src/convox/api.ts'
 import type { Clock } from '../src/convox/clock.ts'
-import { testTls } from './tls.ts'
+import { listenOnLoopback, testTls } from './tls.ts'
 
 /**
  * A loopback HTTPS server that answers like Convox (../shared/convox-facts.md, section 3 and 4):
@@ -364,7 +362,6 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
   const consoleRacks = new Map([...consoleModels].map(([name, m]) => [name, m.rack]))
   const requests: RecordedRequest[] = []
   const faults = createFaultQueue()
-  const sockets = new Set<Duplex>()
 
   function handleConsole(req: IncomingMessage, request: FakeRequest): FakeOutcome {
     const user = options.users?.find(u => u.token === request.password)
@@ -437,12 +434,7 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
       record.status = send(res, outcome)
     })
   })
-  server.on('connection', socket => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
+  const { port, close } = await listenOnLoopback(server)
 
   return {
     host: `127.0.0.1:${port}`,
@@ -455,8 +447,7 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
     fail: faults.add,
     close() {
       for (const timer of timers) clearTimeout(timer)
-      for (const socket of sockets) socket.destroy()
-      return new Promise(resolve => server.close(() => resolve()))
+      return close()
     }
   }
 }

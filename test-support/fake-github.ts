@@ -1,9 +1,7 @@
 import https from 'node:https'
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import type { Duplex } from 'node:stream'
 import sodium from 'libsodium-wrappers'
-import { testTls } from './tls.ts'
+import { listenOnLoopback, testTls } from './tls.ts'
 
 /**
  * A loopback HTTPS server that answers like the GitHub REST API for Actions secrets of one
@@ -77,7 +75,6 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const ops: FakeGitHubOp[] = []
   const requests: FakeGitHubRequest[] = []
   const faults: Array<{ fault: FakeGitHubFault; times: number; method?: string }> = []
-  const sockets = new Set<Duplex>()
 
   function scopeState(scope: FakeGitHubScope): ScopeState {
     let state = scopes.get(scope)
@@ -185,12 +182,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       record.status = handle(method, url.slice(prefix.length), body, token, res)
     })
   })
-  server.on('connection', socket => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
+  const { port, close } = await listenOnLoopback(server)
 
   return {
     apiUrl: `https://127.0.0.1:${port}${prefix}`,
@@ -203,8 +195,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       faults.push({ fault, times: opts.times ?? 1, method: opts.method })
     },
     close() {
-      for (const socket of sockets) socket.destroy()
-      return new Promise(resolve => server.close(() => resolve()))
+      return close()
     }
   }
 }

@@ -1,8 +1,6 @@
 import fs from 'node:fs'
 import https from 'node:https'
-import type { AddressInfo } from 'node:net'
-import type { Duplex } from 'node:stream'
-import { testTls } from './tls.ts'
+import { listenOnLoopback, testTls } from './tls.ts'
 
 /**
  * A loopback HTTPS server standing in for everything the CLI installer talks to (convox-facts.md
@@ -62,7 +60,6 @@ export async function startFakeMirror(routes: Record<string, MirrorRoute> = {}):
   const table = new Map(Object.entries(routes))
   const failures = new Map<string, number>()
   const requests: MirrorRequest[] = []
-  const sockets = new Set<Duplex>()
 
   const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
@@ -82,12 +79,7 @@ export async function startFakeMirror(routes: Record<string, MirrorRoute> = {}):
     if (route.cutAfter === undefined) return void res.end(body)
     res.write(body.subarray(0, route.cutAfter), () => req.socket.destroy())
   })
-  server.on('connection', socket => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
+  const { port, close } = await listenOnLoopback(server)
 
   return {
     url: `https://127.0.0.1:${port}`,
@@ -98,8 +90,7 @@ export async function startFakeMirror(routes: Record<string, MirrorRoute> = {}):
       failures.delete(path)
     },
     close() {
-      for (const socket of sockets) socket.destroy()
-      return new Promise(resolve => server.close(() => resolve()))
+      return close()
     }
   }
 }

@@ -96,3 +96,25 @@ export function testTls(): TestTls {
   }
   return cached
 }
+
+/**
+ * Starts an HTTPS server of the fakes on a free loopback port. `close` also cuts open keep-alive
+ * connections, so a test never waits for a client's idle socket.
+ */
+export async function listenOnLoopback(
+  server: import('node:https').Server
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<import('node:stream').Duplex>()
+  server.on('connection', socket => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as import('node:net').AddressInfo).port,
+    close() {
+      for (const socket of sockets) socket.destroy()
+      return new Promise(resolve => server.close(() => resolve()))
+    }
+  }
+}

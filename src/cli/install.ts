@@ -1,12 +1,12 @@
 import fs from 'node:fs'
-import https from 'node:https'
 import path from 'node:path'
-import type { IncomingHttpHeaders } from 'node:http'
 import * as core from '@actions/core'
 import { classifyNetworkError, NetworkError } from '../convox/api.ts'
 import type { Clock } from '../convox/clock.ts'
 import { formatDuration, realClock } from '../convox/clock.ts'
 import { ConvoxError } from '../convox/errors.ts'
+import type { HttpsAnswer } from '../convox/https.ts'
+import { httpsRequest } from '../convox/https.ts'
 import type { Log } from '../convox/log.ts'
 import {
   DEFAULT_BACKOFF,
@@ -197,31 +197,6 @@ function latestFailure(url: string, cause: string): ConvoxError {
   )
 }
 
-interface Answer {
-  status: number
-  headers: IncomingHttpHeaders
-  body: string
-}
-
-function get(url: string, headers: Record<string, string>): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = https.get(url, { headers, timeout: API_TIMEOUT_MS }, response => {
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body: Buffer.concat(chunks).toString('utf8')
-        })
-      )
-      response.on('error', error => request.destroy(error))
-    })
-    request.on('timeout', () => {
-      request.destroy(
-        Object.assign(new Error(`no answer within ${API_TIMEOUT_MS / 1000}s`), { code: 'ETIMEDOUT' })
-      )
-    })
-    request.on('error', (error: NodeJS.ErrnoException) => reject(classifyNetworkError(error)))
-  })
+function get(url: string, headers: Record<string, string>): Promise<HttpsAnswer> {
+  return httpsRequest(url, { headers, timeoutMs: API_TIMEOUT_MS })
 }

@@ -1,5 +1,9 @@
 import https from 'node:https'
-import type { IncomingHttpHeaders } from 'node:http'
+import type { HttpsAnswer } from './https.ts'
+import { httpsRequest } from './https.ts'
+
+export { classifyNetworkError, NetworkError } from './https.ts'
+export type { NetworkErrorKind } from './https.ts'
 
 /** How to trust the host's certificate. The real CLI trusts anything; we verify unless told not to. */
 export interface TlsOptions {
@@ -18,48 +22,7 @@ export interface ApiRequest {
   timeoutMs?: number
 }
 
-export interface ApiResponse {
-  status: number
-  headers: IncomingHttpHeaders
-  body: string
-}
-
-export type NetworkErrorKind = 'dns' | 'refused' | 'reset' | 'timeout' | 'tls' | 'other'
-
-/** A request that got no HTTP answer. `transient` says whether trying again can help. */
-export class NetworkError extends Error {
-  override name = 'NetworkError'
-  readonly kind: NetworkErrorKind
-  readonly transient: boolean
-  readonly code: string
-
-  constructor(kind: NetworkErrorKind, transient: boolean, code: string, message: string) {
-    super(message)
-    this.kind = kind
-    this.transient = transient
-    this.code = code
-  }
-}
-
-const TLS_CODES = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS_|ERR_SSL_|EPROTO$|HOSTNAME_MISMATCH)/
-
-export function classifyNetworkError(error: NodeJS.ErrnoException): NetworkError {
-  const code = error.code ?? ''
-  const make = (kind: NetworkErrorKind, transient: boolean) =>
-    new NetworkError(kind, transient, code, error.message)
-  if (code === 'ENOTFOUND') return make('dns', false)
-  if (code === 'EAI_AGAIN') return make('dns', true)
-  if (code === 'ECONNREFUSED') return make('refused', true)
-  if (
-    ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET'].includes(code) ||
-    /socket hang up/.test(error.message)
-  )
-    return make('reset', true)
-  if (code === 'ETIMEDOUT') return make('timeout', true)
-  if (TLS_CODES.test(code)) return make('tls', false)
-  if (['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN'].includes(code)) return make('other', true)
-  return make('other', false)
-}
+export type ApiResponse = HttpsAnswer
 
 const DEFAULT_TIMEOUT_MS = 15_000
 const USER_AGENT = 'convox-login'
@@ -108,46 +71,17 @@ export class ConvoxApi {
       Accept: 'application/json, text/plain'
     }
     if (request.rack) headers.Rack = request.rack
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/x-www-form-urlencoded'
-      headers['Content-Length'] = String(Buffer.byteLength(body))
-    }
-    const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        {
-          host: hostname(this.host),
-          port: port(this.host),
-          path: request.path,
-          method: request.method,
-          headers,
-          agent: this.agent
-        },
-        res => {
-          const chunks: Buffer[] = []
-          res.on('data', (chunk: Buffer) => chunks.push(chunk))
-          res.on('end', () => {
-            clearTimeout(timer)
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8')
-            })
-          })
-          res.on('error', error => req.destroy(error))
-        }
-      )
-      const timer = setTimeout(() => {
-        req.destroy(
-          Object.assign(new Error(`no answer within ${Math.round(timeoutMs / 1000)}s`), { code: 'ETIMEDOUT' })
-        )
-      }, timeoutMs)
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        clearTimeout(timer)
-        reject(classifyNetworkError(error))
-      })
-      req.end(body)
-    })
+    if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded'
+    return httpsRequest(
+      { host: hostname(this.host), port: port(this.host), path: request.path },
+      {
+        method: request.method,
+        headers,
+        body,
+        agent: this.agent,
+        timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS
+      }
+    )
   }
 }
 

@@ -1,10 +1,11 @@
 import https from 'node:https'
 import tls from 'node:tls'
-import type { IncomingHttpHeaders } from 'node:http'
-import { classifyNetworkError, NetworkError } from '../convox/api.ts'
+import { NetworkError } from '../convox/api.ts'
 import type { Clock } from '../convox/clock.ts'
 import { formatDuration } from '../convox/clock.ts'
 import { ConvoxError, InputError } from '../convox/errors.ts'
+import type { HttpsAnswer } from '../convox/https.ts'
+import { httpsRequest } from '../convox/https.ts'
 import type { Log } from '../convox/log.ts'
 import {
   DEFAULT_BACKOFF,
@@ -42,12 +43,6 @@ const DEFAULT_RETRY_MS = 5 * 60_000
 interface PublicKey {
   key_id: string
   key: string
-}
-
-interface Answer {
-  status: number
-  headers: IncomingHttpHeaders
-  body: string
 }
 
 /**
@@ -137,7 +132,7 @@ export class GitHubSecretStore implements SecretStore {
     return `${this.scopePath}/${encodeURIComponent(this.secretName(which))}`
   }
 
-  private failure(what: string, answer: Answer): ConvoxError {
+  private failure(what: string, answer: HttpsAnswer): ConvoxError {
     const { environment, repository } = this.options
     const said = githubMessage(answer.body, this.options.token)
     const suffix = said ? ` (GitHub: "${said}")` : ''
@@ -171,14 +166,14 @@ export class GitHubSecretStore implements SecretStore {
     method: 'GET' | 'PUT' | 'DELETE',
     path: string,
     body?: string
-  ): Promise<Answer> {
+  ): Promise<HttpsAnswer> {
     const { clock, log } = this.options
     const budgetMs = this.options.retryForMs ?? DEFAULT_RETRY_MS
     // Relative to the API root, which on GitHub Enterprise Server has a path of its own.
     const url = new URL(`.${path}`, this.apiBase)
     const start = clock.now()
     for (let attempt = 0; ; attempt++) {
-      let outcome: Answer | NetworkError
+      let outcome: HttpsAnswer | NetworkError
       try {
         outcome = await this.send(method, url, body)
       } catch (error) {
@@ -216,38 +211,15 @@ export class GitHubSecretStore implements SecretStore {
   }
 
   /** One attempt, no retry. */
-  private send(method: string, url: URL, body: string | undefined): Promise<Answer> {
+  private send(method: string, url: URL, body: string | undefined): Promise<HttpsAnswer> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${this.options.token}`,
       Accept: 'application/vnd.github+json',
       'X-GitHub-Api-Version': API_VERSION,
       'User-Agent': USER_AGENT
     }
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json'
-      headers['Content-Length'] = String(Buffer.byteLength(body))
-    }
-    return new Promise((resolve, reject) => {
-      const req = https.request(url, { method, headers, agent: this.agent }, res => {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8')
-          })
-        )
-        res.on('error', error => req.destroy(error))
-      })
-      req.setTimeout(ATTEMPT_TIMEOUT_MS, () => {
-        req.destroy(
-          Object.assign(new Error(`no answer within ${ATTEMPT_TIMEOUT_MS / 1000}s`), { code: 'ETIMEDOUT' })
-        )
-      })
-      req.on('error', (error: NodeJS.ErrnoException) => reject(classifyNetworkError(error)))
-      req.end(body)
-    })
+    if (body !== undefined) headers['Content-Type'] = 'application/json'
+    return httpsRequest(url, { method, headers, body, agent: this.agent, timeoutMs: ATTEMPT_TIMEOUT_MS })
   }
 }
 
@@ -302,7 +274,7 @@ function isSuccess(status: number): boolean {
  * GitHub's secondary rate limits answer 403 or 429 with Retry-After, its primary limit with
  * `x-ratelimit-remaining: 0` and a reset time: those are waits, not refusals.
  */
-function rateLimitDelay(answer: Answer, nowMs: number): number | undefined {
+function rateLimitDelay(answer: HttpsAnswer, nowMs: number): number | undefined {
   if (answer.status !== 403 && answer.status !== 429) return undefined
   const retryAfter = parseRetryAfter(answer.headers['retry-after'], nowMs)
   if (retryAfter !== undefined) return retryAfter
