@@ -5,8 +5,15 @@ import path from 'node:path'
 import { secretForms } from '../src/convox/secrets.ts'
 import type { FakeConvox, FakeConvoxOptions } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
-import type { Runner, StepOptions, StepResult } from '../test-support/run-action.ts'
-import { filesContaining, findLeaks, newRunner, removeRunner, runStep } from '../test-support/run-action.ts'
+import type { Runner, StepResult } from '../test-support/run-action.ts'
+import {
+  filesContaining,
+  findLeaks,
+  newRunner,
+  removeRunner,
+  runStepTrustingInputs
+} from '../test-support/run-action.ts'
+import { mode, read, snapshot } from '../test-support/settings-dir.ts'
 
 /**
  * The login step end to end: dist/index.js runs as a child, as on a runner, against loopback
@@ -57,43 +64,9 @@ const RACK: FakeConvoxOptions = {
 /** The content of other hosts' logins that a failure must leave alone (as the Go CLI writes it). */
 const OTHER_AUTH = '{\n  "other.example.com": "x\\u0026y"\n}'
 
-/** Runs the step trusting only the CA given in ca-cert: the harness's NODE_EXTRA_CA_CERTS is cleared. */
-function step(
-  runner: Runner,
-  inputs: Record<string, string>,
-  options: StepOptions = {}
-): Promise<StepResult> {
-  return runStep(runner, inputs, { ...options, env: { NODE_EXTRA_CA_CERTS: '', ...options.env } })
-}
+const step = runStepTrustingInputs
 
-type Entry =
-  | { type: 'file'; mode: number; content: string }
-  | { type: 'dir'; mode: number }
-  | { type: 'link'; target: string }
-
-/** Everything under dir, with modes and contents; 'absent' when dir does not exist. */
-function snapshot(dir: string): Record<string, Entry> | 'absent' {
-  if (!fs.existsSync(dir)) return 'absent'
-  const result: Record<string, Entry> = { '.': { type: 'dir', mode: fs.statSync(dir).mode & 0o777 } }
-  const walk = (d: string) => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const file = path.join(d, name)
-      const rel = path.relative(dir, file)
-      const stat = fs.lstatSync(file)
-      if (stat.isSymbolicLink()) result[rel] = { type: 'link', target: fs.readlinkSync(file) }
-      else if (stat.isDirectory()) {
-        result[rel] = { type: 'dir', mode: stat.mode & 0o777 }
-        walk(file)
-      } else result[rel] = { type: 'file', mode: stat.mode & 0o777, content: fs.readFileSync(file, 'utf8') }
-    }
-  }
-  walk(dir)
-  return result
-}
-
-const mode = (file: string) => fs.statSync(file).mode & 0o777
 const settingsDir = (runner: Runner) => path.join(runner.home, '.convox')
-const read = (dir: string, name: string) => fs.readFileSync(path.join(dir, name), 'utf8')
 
 /** Seeds a settings directory as an earlier login to another host left it. */
 function seedOtherLogin(dir: string): void {

@@ -4,8 +4,15 @@ import path from 'node:path'
 import { secretForms } from '../src/convox/secrets.ts'
 import type { FakeConvox } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
-import type { Runner, StepOptions, StepResult } from '../test-support/run-action.ts'
-import { filesContaining, findLeaks, newRunner, removeRunner, runStep } from '../test-support/run-action.ts'
+import type { Runner, StepResult } from '../test-support/run-action.ts'
+import {
+  filesContaining,
+  findLeaks,
+  newRunner,
+  removeRunner,
+  runStepTrustingInputs
+} from '../test-support/run-action.ts'
+import { mode, read } from '../test-support/settings-dir.ts'
 
 /**
  * The post step end to end: it undoes exactly what its main step wrote, keeps what later steps
@@ -16,14 +23,7 @@ const RACK_KEY = 'RackKeyPostStepAbCdEfGhIjKl'
 const ODD_KEY = 'k3y+with/odd=chars&more'
 const TOKEN = 'CliTokenPostStep0123456789abcdef'
 
-/** Runs the step trusting only the CA given in ca-cert: the harness's NODE_EXTRA_CA_CERTS is cleared. */
-function step(
-  runner: Runner,
-  inputs: Record<string, string>,
-  options: StepOptions = {}
-): Promise<StepResult> {
-  return runStep(runner, inputs, { ...options, env: { NODE_EXTRA_CA_CERTS: '', ...options.env } })
-}
+const step = runStepTrustingInputs
 
 /** Type and content of everything under dir (modes aside: restored files keep 0600); 'absent' when missing. */
 function contents(dir: string): Record<string, string> | 'absent' {
@@ -39,9 +39,7 @@ function contents(dir: string): Record<string, string> | 'absent' {
   return result
 }
 
-const mode = (file: string) => fs.statSync(file).mode & 0o777
 const settingsDir = (runner: Runner) => path.join(runner.home, '.convox')
-const read = (dir: string, name: string) => fs.readFileSync(path.join(dir, name), 'utf8')
 
 /** Another login's settings, partly as the Go CLI writes them, partly by hand (compact JSON, newlines). */
 function seedOtherLogin(dir: string): void {

@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { Log } from '../src/convox/log.ts'
 import type { Edit, Journal } from '../src/convox/settings.ts'
+import { mode, read, snapshot } from '../test-support/settings-dir.ts'
 import {
   checkSettings,
   formatKeyed,
@@ -30,34 +31,6 @@ function collectingLog(): Log & { lines: string[]; warnings: string[] } {
     group: (_name, fn) => fn()
   }
 }
-
-type Entry =
-  | { type: 'file'; mode: number; content: string }
-  | { type: 'dir'; mode: number }
-  | { type: 'link'; target: string }
-
-/** Everything under dir: type, mode and content; 'absent' when dir does not exist. */
-function snapshot(dir: string): Record<string, Entry> | 'absent' {
-  if (!fs.existsSync(dir)) return 'absent'
-  const result: Record<string, Entry> = {}
-  const walk = (d: string) => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const file = path.join(d, name)
-      const rel = path.relative(dir, file)
-      const stat = fs.lstatSync(file)
-      if (stat.isSymbolicLink()) result[rel] = { type: 'link', target: fs.readlinkSync(file) }
-      else if (stat.isDirectory()) {
-        result[rel] = { type: 'dir', mode: stat.mode & 0o777 }
-        walk(file)
-      } else result[rel] = { type: 'file', mode: stat.mode & 0o777, content: fs.readFileSync(file, 'utf8') }
-    }
-  }
-  walk(dir)
-  return result
-}
-
-const mode = (file: string) => fs.statSync(file).mode & 0o777
-const read = (dir: string, name: string) => fs.readFileSync(path.join(dir, name), 'utf8')
 
 const HOST = 'rack.example.com:5443'
 const loginEdits = (password: string, host = HOST): Edit[] => [

@@ -68,6 +68,15 @@ export interface StepOptions {
   nodeArgs?: string[]
 }
 
+/** Runs the step trusting only the CA given in its ca-cert input: the harness's NODE_EXTRA_CA_CERTS is cleared. */
+export function runStepTrustingInputs(
+  runner: Runner,
+  inputs: Record<string, string>,
+  options: StepOptions = {}
+): Promise<StepResult> {
+  return runStep(runner, inputs, { ...options, env: { NODE_EXTRA_CA_CERTS: '', ...options.env } })
+}
+
 /** Parses the `name<<delimiter` format of GITHUB_ENV, GITHUB_OUTPUT and GITHUB_STATE. */
 export function parseFileCommands(text: string): Record<string, string> {
   const result: Record<string, string> = {}
