@@ -154,6 +154,7 @@ describe('Rack login', () => {
     expect(path.isAbsolute(result.outputs['config-dir']!)).toBe(true)
 
     expect(fs.readdirSync(dir).sort()).toEqual(['auth', 'console', 'host'])
+    expect(result.stdout).toContain('\nWrote auth, host, console.\n')
     expect(read(dir, 'auth')).toBe(`{\n  "${rack.host}": "${RACK_KEY}"\n}`)
     expect(read(dir, 'host')).toBe(rack.host)
     expect(read(dir, 'console')).toBe(rack.host)
@@ -777,6 +778,7 @@ describe('merging into existing settings', () => {
     expect(read(dir, 'host')).toBe(rack.host)
     // As `convox login` does: a rack chosen on another host is no fallback for this one.
     expect(fs.existsSync(path.join(dir, 'rack'))).toBe(false)
+    expect(result.stdout).toContain(`\nRemoved ${path.join(dir, 'rack')}, left by an earlier login.\n`)
     expectNoLeaks(result, runner, [RACK_KEY], rack.host)
   })
 

@@ -73,7 +73,7 @@ export async function login(options: LoginOptions): Promise<Login> {
     const edits = settingsEdits(result, password)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
       writeSettings(edits, options.journal, log)
-      log.info(`Wrote ${[...new Set(edits.map(e => e.file))].join(', ')}.`)
+      log.info(`Wrote ${[...new Set(edits.filter(e => e.value !== null).map(e => e.file))].join(', ')}.`)
     })
   } catch (error) {
     api?.close()

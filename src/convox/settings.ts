@@ -170,6 +170,7 @@ export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log
         if (current === undefined) continue
         record(attempt, { file: edit.file, before: current, created: false, afterSha256: ABSENT })
         fs.rmSync(file)
+        log.info(`Removed ${file}, left by an earlier login.`)
         continue
       }
       const { text, before } = applyEdit(current, edit, edit.value)
