@@ -103,7 +103,11 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
     })
     checked.push(`rack ${rack} through Console (GET /system)`)
   } else if (identity.kind === 'rack') {
-    system = await systemInfo(ctx)
+    system = await log.group(`Check the rack on ${host}`, async () => {
+      const info = await systemInfo(ctx)
+      log.info(`Rack ${info.name}: ${info.status}, version ${info.version} on ${info.provider}.`)
+      return info
+    })
     checked.push(`rack ${system.name} (GET /system)`)
     const expected = options.rack.split('/').pop()
     if (expected && system.name !== expected) {
@@ -112,7 +116,6 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
       )
     }
     rack = system.name
-    log.info(`Rack ${system.name}: ${system.status}, version ${system.version} on ${system.provider}.`)
   }
   return {
     host,
