@@ -9,8 +9,9 @@ import {
   pollDelay,
   runKeyroll
 } from '../src/convox/keyroll.ts'
-import type { WindowPhase } from '../test-support/fake-convox.ts'
 import { simulateRack } from '../test-support/fake-convox.ts'
+import type { KeyrollMeasure } from '../test-support/keyroll-windows.ts'
+import { KEYROLL_WINDOWS, requestsPerMinute, simulateKeyroll } from '../test-support/keyroll-windows.ts'
 import { virtualClock } from '../test-support/virtual-clock.ts'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
@@ -89,92 +90,29 @@ describe('pollDelay', () => {
   })
 })
 
-interface Run {
-  noticeMs: number
-  requestsPerMinute: number
-  puts: number
-}
-
-async function simulate(window: WindowPhase[], seed: number): Promise<Run> {
-  const clock = virtualClock(seed)
-  const rack = simulateRack({ clock, keyrollWindow: window, rack: { password: 'old-key' } })
-  const result = await runKeyroll({
-    api: rack.api('old-key'),
-    kind: 'rack',
-    rackVersion: '20240101000000',
-    password: 'old-key',
-    timeoutMs: 30 * 60_000,
-    clock,
-    log: silentLog
-  })
-  const end = clock.now()
-  expect(result.password).toBe(rack.rack.password)
-  const putAt = rack.keyroll.putAt!
-  const waiting = rack.requests.filter(r => r.time >= putAt)
-  return {
-    noticeMs: end - rack.keyroll.liveAt!,
-    requestsPerMinute: waiting.length / ((end - putAt) / 60_000),
-    puts: rack.requests.filter(r => r.method === 'PUT').length
-  }
-}
-
-const WINDOWS: Array<[string, WindowPhase[]]> = [
-  [
-    '5 s',
-    [
-      { ms: 1000, mode: 'old' },
-      { ms: 1500, mode: '502' },
-      { ms: 1000, mode: 'reject' },
-      { ms: 1500, mode: 'both' }
-    ]
-  ],
-  [
-    '30 s',
-    [
-      { ms: 8000, mode: 'old' },
-      { ms: 5000, mode: '503' },
-      { ms: 4000, mode: 'reset' },
-      { ms: 5000, mode: 'reject' },
-      { ms: 8000, mode: 'new' }
-    ]
-  ],
-  [
-    '120 s',
-    [
-      { ms: 40_000, mode: 'old' },
-      { ms: 20_000, mode: '502' },
-      { ms: 20_000, mode: 'reset' },
-      { ms: 20_000, mode: 'both' },
-      { ms: 20_000, mode: 'new' }
-    ]
-  ],
-  [
-    '60 s flapping',
-    [
-      { ms: 5000, mode: 'old' },
-      { ms: 50_000, mode: 'flap' },
-      { ms: 5000, mode: 'reject' }
-    ]
-  ]
-]
-
-describe('the default schedule on a virtual clock', () => {
-  it.each(WINDOWS)('notices the key in time and polls gently in a %s window', async (_name, window) => {
-    const runs: Run[] = []
-    for (let seed = 1; seed <= 40; seed++) runs.push(await simulate(window, seed))
-    const notice = runs.map(r => r.noticeMs).sort((a, b) => a - b)
-    const median = notice[Math.floor(notice.length / 2)]!
-    expect(notice[0]).toBeGreaterThanOrEqual(0)
-    expect(median).toBeLessThanOrEqual(5000)
-    expect(notice[notice.length - 1]).toBeLessThanOrEqual(10_000)
-    const windowMs = window.reduce((sum, p) => sum + p.ms, 0)
-    // Per minute over windows long enough for a minute to mean something; a 5 s window has a fixed few.
-    if (windowMs >= 30_000) for (const run of runs) expect(run.requestsPerMinute).toBeLessThanOrEqual(20)
-    else
-      for (const run of runs)
-        expect(run.requestsPerMinute * ((windowMs + run.noticeMs) / 60_000)).toBeLessThanOrEqual(7)
-    for (const run of runs) expect(run.puts).toBe(1)
-  })
+describe('the default schedule on a virtual clock, in the windows the bench reports', () => {
+  it.each(KEYROLL_WINDOWS)(
+    'notices the key in time and polls gently in a %s window',
+    async (_name, window) => {
+      const runs: KeyrollMeasure[] = []
+      for (let seed = 1; seed <= 40; seed++) runs.push(await simulateKeyroll(window, seed))
+      const notice = runs.map(r => r.noticeMs).sort((a, b) => a - b)
+      // Never before the rack takes the new key for good: the window's end, or earlier by the
+      // phases at its end in which the new key already works.
+      const last = [...window].reverse()
+      const stillRefusing = last.findIndex(p => p.mode !== 'new' && p.mode !== 'both')
+      const acceptingTailMs = last
+        .slice(0, stillRefusing < 0 ? last.length : stillRefusing)
+        .reduce((sum, p) => sum + p.ms, 0)
+      expect(notice[0]).toBeGreaterThanOrEqual(-acceptingTailMs)
+      expect(notice[Math.floor(notice.length / 2)]).toBeLessThanOrEqual(5000)
+      expect(notice[notice.length - 1]).toBeLessThanOrEqual(10_000)
+      for (const run of runs) {
+        expect(requestsPerMinute(run)).toBeLessThanOrEqual(20)
+        expect(run.puts).toBe(1)
+      }
+    }
+  )
 })
 
 describe('a long wait on a virtual clock', () => {

@@ -3,13 +3,17 @@
 //   BENCH_RUNS=15          runs per start-up case, interleaved
 //   BENCH_REAL_KEYROLL=0   skip the real-time keyroll runs through the action (about 4 minutes)
 import { spawn } from 'node:child_process'
-import { runKeyroll } from '../src/convox/keyroll.ts'
-import { silentLog } from '../src/convox/log.ts'
-import type { RecordedRequest, WindowPhase } from '../test-support/fake-convox.ts'
-import { simulateRack, startFakeConvox } from '../test-support/fake-convox.ts'
+import type { WindowPhase } from '../test-support/fake-convox.ts'
+import { startFakeConvox } from '../test-support/fake-convox.ts'
 import { realExecutable, startFakeMirror } from '../test-support/fake-mirror.ts'
 import { newRunner, removeRunner, runStep } from '../test-support/run-action.ts'
-import { virtualClock } from '../test-support/virtual-clock.ts'
+import type { KeyrollMeasure } from '../test-support/keyroll-windows.ts'
+import {
+  KEYROLL_WINDOWS,
+  measureKeyroll,
+  requestsPerMinute,
+  simulateKeyroll
+} from '../test-support/keyroll-windows.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -86,78 +90,7 @@ async function startup(): Promise<void> {
   await Promise.all([rack.close(), mirror.close()])
 }
 
-/** The windows the issue names: what the rack does between the PUT and the new key alone working. */
-const WINDOWS: Array<[string, WindowPhase[]]> = [
-  [
-    '5 s',
-    [
-      { ms: 1500, mode: 'old' },
-      { ms: 1500, mode: '503' },
-      { ms: 2000, mode: 'reject' }
-    ]
-  ],
-  [
-    '30 s',
-    [
-      { ms: 8000, mode: 'old' },
-      { ms: 6000, mode: '502' },
-      { ms: 4000, mode: 'reset' },
-      { ms: 12000, mode: 'reject' }
-    ]
-  ],
-  [
-    '120 s',
-    [
-      { ms: 30000, mode: 'old' },
-      { ms: 20000, mode: '503' },
-      { ms: 10000, mode: 'reset' },
-      { ms: 40000, mode: 'reject' },
-      { ms: 20000, mode: 'both' }
-    ]
-  ],
-  [
-    '30 s, flapping keys',
-    [
-      { ms: 5000, mode: 'old' },
-      { ms: 20000, mode: 'flap' },
-      { ms: 5000, mode: 'both' }
-    ]
-  ]
-]
-
-interface Measure {
-  noticeMs: number
-  waitMs: number
-  requests: number
-}
-
-/**
- * From the rack's request log. The wait (step 6) runs from the PUT to the confirming check, the
- * last request with the new key before the old-key check of step 7; noticing is that check.
- */
-function measure(requests: RecordedRequest[], putAt: number, liveAt: number, oldKey: string): Measure {
-  const oldKeyCheck = requests.findIndex(r => r.time >= liveAt && r.password === oldKey && r.path === '/auth')
-  const waiting = requests.slice(0, oldKeyCheck < 0 ? undefined : oldKeyCheck).filter(r => r.time > putAt)
-  const noticedAt = waiting.at(-1)!.time
-  return { noticeMs: noticedAt - liveAt, waitMs: noticedAt - putAt, requests: waiting.length }
-}
-
-async function simulated(phases: WindowPhase[], seed: number): Promise<Measure> {
-  const clock = virtualClock(seed)
-  const rack = simulateRack({ clock, keyrollWindow: phases, rack: { password: 'old-key' } })
-  await runKeyroll({
-    api: rack.api('old-key'),
-    kind: 'rack',
-    rackVersion: '20240101000000',
-    password: 'old-key',
-    timeoutMs: 1_800_000,
-    clock,
-    log: silentLog
-  })
-  return measure(rack.requests, rack.keyroll.putAt!, rack.keyroll.liveAt!, 'old-key')
-}
-
-async function realTime(phases: WindowPhase[]): Promise<Measure> {
+async function realTime(phases: WindowPhase[]): Promise<KeyrollMeasure> {
   const rack = await startFakeConvox({
     kind: 'rack',
     rack: { password: 'old-bench-key' },
@@ -170,15 +103,15 @@ async function realTime(phases: WindowPhase[]): Promise<Measure> {
     { timeoutMs: 600_000 }
   )
   if (result.code !== 0) throw new Error(`the keyroll failed: ${result.error}`)
-  const m = measure(rack.requests, rack.keyroll.putAt!, rack.keyroll.liveAt!, 'old-bench-key')
+  const m = measureKeyroll(rack.requests, rack.keyroll.putAt!, rack.keyroll.liveAt!, 'old-bench-key')
   removeRunner(runner)
   await rack.close()
   return m
 }
 
-function row(name: string, ms: Measure[]): string {
+function row(name: string, ms: KeyrollMeasure[]): string {
   const notice = ms.map(m => m.noticeMs / 1000)
-  const perMinute = ms.map(m => m.requests / (m.waitMs / 60_000))
+  const perMinute = ms.map(requestsPerMinute)
   return `| ${name} | ${ms.length} | ${fixed(median(notice))} s | ${fixed(Math.max(...notice))} s | ${fixed(median(perMinute))} | ${fixed(Math.max(...perMinute))} |`
 }
 
@@ -189,13 +122,13 @@ async function keyroll(): Promise<void> {
   console.log('and requests per minute of waiting, from the PUT to the confirming check (target <= 20)')
   console.log('| window | runs | median notice | worst notice | median req/min | worst req/min |')
   console.log('|---|---|---|---|---|---|')
-  for (const [name, phases] of WINDOWS) {
-    const runs: Measure[] = []
-    for (let seed = 1; seed <= 200; seed++) runs.push(await simulated(phases, seed))
+  for (const [name, phases] of KEYROLL_WINDOWS) {
+    const runs: KeyrollMeasure[] = []
+    for (let seed = 1; seed <= 200; seed++) runs.push(await simulateKeyroll(phases, seed))
     console.log(row(`${name} (virtual clock)`, runs))
   }
   if (process.env.BENCH_REAL_KEYROLL === '0') return
-  for (const [name, phases] of WINDOWS)
+  for (const [name, phases] of KEYROLL_WINDOWS)
     console.log(row(`${name} (real time, bundled action, HTTPS)`, [await realTime(phases)]))
 }
 
