@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { secretForms } from '../src/convox/secrets.ts'
 import type { FakeConvox, FakeConvoxOptions } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import type { Runner, StepResult } from '../test-support/run-action.ts'
-import {
-  filesContaining,
-  findLeaks,
-  newRunner,
-  removeRunner,
-  runStepTrustingInputs
-} from '../test-support/run-action.ts'
+import { filesContaining, findLeaks, runnerPool, runStepTrustingInputs } from '../test-support/run-action.ts'
 import { mode, read, snapshot } from '../test-support/settings-dir.ts'
+import { closedPort } from '../test-support/tls.ts'
 
 /**
  * The login step end to end: dist/index.js runs as a child, as on a runner, against loopback
@@ -100,24 +94,8 @@ function expectNoLeaks(result: StepResult, runner: Runner, secrets: readonly str
   }
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
-
-const runners: Runner[] = []
-const fresh = () => {
-  const runner = newRunner()
-  runners.push(runner)
-  return runner
-}
-afterAll(() => {
-  for (const runner of runners) removeRunner(runner)
-})
+const { fresh, removeAll } = runnerPool()
+afterAll(removeAll)
 
 describe('Rack login', () => {
   let rack: FakeConvox

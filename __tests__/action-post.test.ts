@@ -5,13 +5,7 @@ import { secretForms } from '../src/convox/secrets.ts'
 import type { FakeConvox } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import type { Runner, StepResult } from '../test-support/run-action.ts'
-import {
-  filesContaining,
-  findLeaks,
-  newRunner,
-  removeRunner,
-  runStepTrustingInputs
-} from '../test-support/run-action.ts'
+import { filesContaining, findLeaks, runnerPool, runStepTrustingInputs } from '../test-support/run-action.ts'
 import { mode, read } from '../test-support/settings-dir.ts'
 
 /**
@@ -81,15 +75,8 @@ function expectQuietPost(post: StepResult): void {
   expect(post.outputs).toEqual({})
 }
 
-const runners: Runner[] = []
-const fresh = () => {
-  const runner = newRunner()
-  runners.push(runner)
-  return runner
-}
-afterAll(() => {
-  for (const runner of runners) removeRunner(runner)
-})
+const { fresh, removeAll } = runnerPool()
+afterAll(removeAll)
 
 describe('post step', () => {
   let rack: FakeConvox

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import net from 'node:net'
 import type { ApiRequest, ApiResponse } from '../src/convox/api.ts'
 import { ConvoxApi, NetworkError } from '../src/convox/api.ts'
 import type { Clock } from '../src/convox/clock.ts'
@@ -13,6 +12,7 @@ import {
 } from '../src/convox/retry.ts'
 import type { FakeConvox } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
+import { closedPort } from '../test-support/tls.ts'
 
 /** Virtual time: sleeping moves the clock, nothing waits. */
 function virtualClock(random = 0.5): Clock & { t: number; sleeps: number[] } {
@@ -320,11 +320,3 @@ describe('sendWithRetry against the fake Rack over HTTPS', () => {
     }
   })
 })
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise(resolve => server.close(resolve))
-  return port
-}

@@ -2,7 +2,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseDuration } from './convox/duration.ts'
 import { InputError } from './convox/errors.ts'
-import { normaliseHost } from './convox/host.ts'
+import { normaliseHost, PUBLIC_CONSOLE_HOST } from './convox/host.ts'
 
 /**
  * Every input of the action, typed and checked in one place. Nothing else reads inputs, and
@@ -43,8 +43,6 @@ export interface InputContext {
   workspace?: string
 }
 
-export const DEFAULT_HOST = 'console.convox.com'
-
 const RACK_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 export const CLI_VERSION_V3 = /^\d+\.\d+\.\d+$/
@@ -66,7 +64,7 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     )
   }
 
-  const host = normaliseHost(text('host') || DEFAULT_HOST)
+  const host = normaliseHost(text('host') || PUBLIC_CONSOLE_HOST)
   const rack = parseRack(text('rack'))
   const validate = parseBoolean(get, 'validate', true)
   const caCert = get('ca-cert').trim()

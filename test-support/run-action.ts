@@ -38,6 +38,21 @@ export function removeRunner(runner: Runner): void {
   fs.rmSync(runner.root, { recursive: true, force: true })
 }
 
+/** Runners for a test file: `fresh()` makes one, `removeAll()` (in afterAll) cleans them all up. */
+export function runnerPool(): { fresh: () => Runner; removeAll: () => void } {
+  const runners: Runner[] = []
+  return {
+    fresh: () => {
+      const runner = newRunner()
+      runners.push(runner)
+      return runner
+    },
+    removeAll: () => {
+      for (const runner of runners) removeRunner(runner)
+    }
+  }
+}
+
 export interface StepResult {
   code: number | null
   signal: NodeJS.Signals | null

@@ -118,3 +118,12 @@ export async function listenOnLoopback(
     }
   }
 }
+
+/** A loopback port nothing listens on, for connection-refused cases. */
+export async function closedPort(): Promise<number> {
+  const server = (await import('node:net')).createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as import('node:net').AddressInfo
+  await new Promise(resolve => server.close(resolve))
+  return port
+}

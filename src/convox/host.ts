@@ -1,5 +1,8 @@
 import { InputError } from './errors.ts'
 
+/** The public Console, the host's default and, without validation, taken as a Console. */
+export const PUBLIC_CONSOLE_HOST = 'console.convox.com'
+
 /**
  * Turns the `host` input into the form the CLIs use as the `auth` key: no scheme, lower-case,
  * port kept (a rack can listen on `127.0.0.1:5443`) except the default 443, which the CLI never

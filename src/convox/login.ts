@@ -2,6 +2,7 @@ import type { TlsOptions } from './api.ts'
 import { ConvoxApi } from './api.ts'
 import type { Clock } from './clock.ts'
 import { ConvoxError } from './errors.ts'
+import { PUBLIC_CONSOLE_HOST } from './host.ts'
 import type { Log } from './log.ts'
 import { rackUrl } from './secrets.ts'
 import type { Edit, Journal } from './settings.ts'
@@ -136,7 +137,7 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
  */
 function unvalidatedLogin(options: LoginOptions): LoginResult {
   const kind: HostKind =
-    options.rack.includes('/') || options.host === 'console.convox.com' ? 'console' : 'rack'
+    options.rack.includes('/') || options.host === PUBLIC_CONSOLE_HOST ? 'console' : 'rack'
   if (kind === 'console' && options.rack && !options.rack.includes('/')) {
     throw new ConvoxError(
       `With validate: false the rack "${options.rack}" cannot be looked up on ${options.host}: give it as <org>/<rack>, or let the action validate.`
