@@ -16,7 +16,7 @@ import type { Runner, StepOptions, StepResult } from '../test-support/run-action
 import { filesContaining, findLeaks, newRunner, removeRunner, runStep } from '../test-support/run-action.ts'
 
 /**
- * Keyroll end to end: dist/index.js runs as a child process exactly as a runner starts it,
+ * Keyroll end to end: dist/index.cjs runs as a child process exactly as a runner starts it,
  * against a fake Rack over real HTTPS (whose keyroll window runs in real time) and a fake GitHub
  * API that opens the sealed secrets. The keyroll schedule is the real one (polls 3.2 s apart), so
  * the windows are short and the scenarios run concurrently, each with its own fakes and runner.

@@ -10,7 +10,7 @@ import { mode, read, snapshot } from '../test-support/settings-dir.ts'
 import { closedPort } from '../test-support/tls.ts'
 
 /**
- * The login step end to end: dist/index.js runs as a child, as on a runner, against loopback
+ * The login step end to end: dist/index.cjs runs as a child, as on a runner, against loopback
  * HTTPS fakes of a Rack, a Console and a host that is not Convox. Every scenario, success or
  * failure, also checks that no form of the key reaches the log, the summary or the workspace.
  */

@@ -43,7 +43,6 @@ interface Runner {
   root: string
   toolCache: string
   temp: string
-  githubPath: string
 }
 
 interface Outcome {
@@ -62,12 +61,10 @@ function newRunner(): Runner {
   const runner = {
     root,
     toolCache: path.join(root, 'tool-cache'),
-    temp: path.join(root, 'temp'),
-    githubPath: path.join(root, 'github_path')
+    temp: path.join(root, 'temp')
   }
   fs.mkdirSync(runner.toolCache)
   fs.mkdirSync(runner.temp)
-  fs.writeFileSync(runner.githubPath, '')
   return runner
 }
 
@@ -83,7 +80,6 @@ async function install(
       PATH: process.env.PATH,
       RUNNER_TOOL_CACHE: runner.toolCache,
       RUNNER_TEMP: runner.temp,
-      GITHUB_PATH: runner.githubPath,
       NODE_EXTRA_CA_CERTS: mirror.caPath,
       INSTALL_MODULE,
       INSTALL_OPTIONS: JSON.stringify({ platform, arch, apiUrl: mirror.url, ...options }),
@@ -110,28 +106,25 @@ afterAll(async () => {
 })
 
 describe('installCli', () => {
-  it('installs v3 from a mirror onto PATH, and a second job finds it with zero requests', async () => {
+  it('installs v3 from a mirror into the tool cache, and a second job finds it with zero requests', async () => {
     const runner = newRunner()
     const before = mirror.requests.length
     const first = await install(runner, { version: '3.24.9', downloadUrl: template() })
     const dir = path.join(runner.toolCache, 'convox', '3.24.9', arch)
     expect(first.error).toBeUndefined()
-    expect(first.result).toEqual({ version: '3.24.9', path: path.join(dir, 'convox'), cached: false })
+    expect(first.result).toEqual({ version: '3.24.9', path: path.join(dir, 'convox'), dir, cached: false })
     expect(mirror.requests.length - before).toBe(1)
     expect(fs.existsSync(`${dir}.complete`)).toBe(true)
     expect(fs.readdirSync(runner.temp)).toEqual([])
 
-    const pathLines = fs.readFileSync(runner.githubPath, 'utf8').split(os.EOL).filter(Boolean)
-    expect(pathLines).toEqual([dir])
     const ran = await run('convox', ['--version'], {
-      env: { PATH: `${pathLines[0]}${path.delimiter}${process.env.PATH}` }
+      env: { PATH: `${first.result!.dir}${path.delimiter}${process.env.PATH}` }
     })
     expect(ran.stdout).toMatch(/true/)
 
     const again = await install(runner, { version: '3.24.9', downloadUrl: template() })
-    expect(again.result).toEqual({ version: '3.24.9', path: path.join(dir, 'convox'), cached: true })
+    expect(again.result).toEqual({ version: '3.24.9', path: path.join(dir, 'convox'), dir, cached: true })
     expect(mirror.requests.length - before).toBe(1)
-    expect(fs.readFileSync(runner.githubPath, 'utf8').split(os.EOL).filter(Boolean)).toEqual([dir, dir])
   })
 
   it('installs a v2 version from a mirror laid out like S3', async () => {
@@ -142,11 +135,11 @@ describe('installCli', () => {
     const downloadUrl = `${mirror.url}/release/{version}/cli/{os}/{asset}`
     const outcome = await install(runner, { version, downloadUrl })
     const binary = path.join(runner.toolCache, 'convox', version, arch, 'convox')
-    expect(outcome.result).toEqual({ version, path: binary, cached: false })
+    expect(outcome.result).toEqual({ version, path: binary, dir: path.dirname(binary), cached: false })
 
     const before = mirror.requests.length
     const again = await install(runner, { version, downloadUrl })
-    expect(again.result).toEqual({ version, path: binary, cached: true })
+    expect(again.result).toEqual({ version, path: binary, dir: path.dirname(binary), cached: true })
     expect(mirror.requests.length).toBe(before)
   })
 
@@ -207,7 +200,6 @@ describe('installCli', () => {
     expect(outcome.error?.message).toContain(`${mirror.url}${v3Path(version)}`)
     expect(fs.readdirSync(runner.toolCache)).toEqual([])
     expect(fs.readdirSync(runner.temp)).toEqual([])
-    expect(fs.readFileSync(runner.githubPath, 'utf8')).toBe('')
   })
 
   it('says there is no such version on 404, naming the URL', async () => {

@@ -8,7 +8,7 @@ const HOME = '/home/runner'
 const WORKSPACE = '/home/runner/work/app/app'
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n'
 
-/** parseInputs with a getter over `given`, as @actions/core returns it: '' for what was not given. */
+/** parseInputs with a getter over `given`, as the runner's getInput returns it: '' for what was not given. */
 function parse(given: Record<string, string>, context = { home: HOME, workspace: WORKSPACE }): Inputs {
   return parseInputs(name => given[name] ?? '', context)
 }

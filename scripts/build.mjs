@@ -1,51 +1,68 @@
-// Bundles the action into dist/ with esbuild (docs/bundler.md says why esbuild).
-// ESM with code splitting: what only keyroll or the CLI install needs (libsodium,
-// @actions/tool-cache) sits in chunks that load only when those features are used.
+// Bundles the action into dist/ with esbuild (docs/bundler.md says why esbuild and why CommonJS).
+//   dist/index.cjs   all of our code, the one file a login loads (action.yml runs it)
+//   dist/vendor/     the two heavy dependencies, each one file, required only by the feature that
+//                    needs it: @actions/tool-cache (CLI install on a cache miss) and libsodium
+//                    (keyroll with update-secret)
 import * as esbuild from 'esbuild'
 import fs from 'node:fs'
 
-// @actions/core imports its OIDC client, and through it @actions/http-client and undici, at load
-// time. This action never asks for an OIDC token, and parsing undici more than doubled what the
-// action costs over bare Node at start (docs/bundler.md has the figures), so core's copy is
-// replaced by a stub that says so.
-// @actions/tool-cache still gets the real http-client, in its own lazily loaded chunk.
-const withoutOidc = {
-  name: 'without-oidc',
-  setup(build) {
-    build.onResolve({ filter: /^@actions\/http-client/ }, args =>
-      /@actions[\\/]core[\\/]lib[\\/]oidc-utils\.js$/.test(args.importer)
-        ? { path: args.path, namespace: 'oidc-stub' }
-        : undefined
-    )
-    build.onLoad({ filter: /.*/, namespace: 'oidc-stub' }, () => ({
-      contents:
-        "const unavailable = () => { throw new Error('convox-login does not bundle the OIDC client') }\n" +
-        'export class HttpClient { constructor() { unavailable() } }\n' +
-        'export class BearerCredentialHandler { constructor() { unavailable() } }\n',
-      loader: 'js'
-    }))
+// Where index.cjs finds the vendor bundles (relative to itself), and what each exports. Our code
+// reaches them with import(), which hands a CommonJS file's module.exports over as the default
+// export and the names it can see statically as named exports; both are kept as the packages'
+// own entry points give them.
+const VENDOR = {
+  '@actions/tool-cache': {
+    file: './vendor/tool-cache.cjs',
+    // ESM only: its named exports (downloadTool, cacheFile, ...).
+    contents: "export * from '@actions/tool-cache'"
+  },
+  'libsodium-wrappers': {
+    file: './vendor/libsodium-wrappers.cjs',
+    // Its ESM build (its CommonJS one is twice the size). The default export must be the sodium
+    // object itself, whose functions appear once `ready` resolves, so module.exports becomes it.
+    contents: "export { default } from 'libsodium-wrappers'",
+    footer: 'module.exports = module.exports.default;'
   }
 }
 
-fs.rmSync('dist', { recursive: true, force: true })
-const result = await esbuild.build({
-  entryPoints: { index: 'src/index.ts' },
-  outdir: 'dist',
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node24',
   minify: true,
   legalComments: 'linked',
-  chunkNames: 'chunks/[name]-[hash]',
   metafile: true,
-  // Some dependencies are CommonJS and call require() for Node built-ins.
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-  },
-  plugins: [withoutOidc],
   logLevel: 'warning'
-})
-const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'))
-for (const [file, { bytes }] of outputs) console.log(`${file}  ${(bytes / 1024).toFixed(1)} KiB`)
+}
+
+fs.rmSync('dist', { recursive: true, force: true })
+const builds = [
+  esbuild.build({
+    ...common,
+    entryPoints: ['src/index.ts'],
+    outfile: 'dist/index.cjs',
+    plugins: [
+      {
+        name: 'vendor',
+        setup(build) {
+          const names = new RegExp(`^(${Object.keys(VENDOR).join('|')})$`)
+          build.onResolve({ filter: names }, args => ({ path: VENDOR[args.path].file, external: true }))
+        }
+      }
+    ]
+  }),
+  ...Object.values(VENDOR).map(({ file, contents, footer }) =>
+    esbuild.build({
+      ...common,
+      stdin: { contents, resolveDir: '.', sourcefile: file },
+      footer: footer && { js: footer },
+      outfile: `dist/${file}`
+    })
+  )
+]
+for (const result of await Promise.all(builds)) {
+  for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
+    if (file.endsWith('.cjs')) console.log(`${file}  ${(bytes / 1024).toFixed(1)} KiB`)
+  }
+}

@@ -1,5 +1,5 @@
-import os from 'node:os'
-import path from 'node:path'
+import { homedir } from 'node:os'
+import { join, resolve, sep } from 'node:path'
 import { parseDuration } from './convox/duration.ts'
 import { InputError } from './convox/errors.ts'
 import { normaliseHost, PUBLIC_CONSOLE_HOST } from './convox/host.ts'
@@ -199,11 +199,10 @@ function parseRack(value: string): string {
 
 function parseConfigDir(value: string, context: InputContext): string {
   const raw = value || '~/.convox'
-  const expanded =
-    raw === '~' || raw.startsWith('~/') ? path.join(context.home || os.homedir(), raw.slice(1)) : raw
-  const dir = path.resolve(expanded)
-  const workspace = context.workspace ? path.resolve(context.workspace) : undefined
-  if (workspace && (dir === workspace || dir.startsWith(workspace + path.sep))) {
+  const expanded = raw === '~' || raw.startsWith('~/') ? join(context.home || homedir(), raw.slice(1)) : raw
+  const dir = resolve(expanded)
+  const workspace = context.workspace ? resolve(context.workspace) : undefined
+  if (workspace && (dir === workspace || dir.startsWith(workspace + sep))) {
     throw new InputError(
       `The config-dir input "${raw}" is inside the workspace, where a later step could commit or upload the key: ` +
         'use a directory outside it, such as ${{ runner.temp }}/convox.'

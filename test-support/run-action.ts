@@ -6,12 +6,12 @@ import { secretForms } from '../src/convox/secrets.ts'
 import { testTls } from './tls.ts'
 
 /**
- * Runs the bundled action (dist/index.js) as a child process exactly as a runner does: inputs as
+ * Runs the bundled action (dist/index.cjs) as a child process exactly as a runner does: inputs as
  * INPUT_* variables, and real GITHUB_ENV, GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY and
  * GITHUB_PATH files, RUNNER_TEMP, a temporary HOME and workspace.
  */
 
-export const DIST = path.resolve(import.meta.dirname, '..', 'dist', 'index.js')
+export const DIST = path.resolve(import.meta.dirname, '..', 'dist', 'index.cjs')
 
 /** One job's machine: directories that outlive a step, as on a runner. */
 export interface Runner {

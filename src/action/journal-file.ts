@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, dirname, join } from 'node:path'
 import type { Journal } from '../convox/settings.ts'
 
 /**
@@ -12,19 +12,16 @@ import type { Journal } from '../convox/settings.ts'
 export function saveJournal(journal: Journal, existingPath: string): string {
   const file =
     existingPath ||
-    path.join(
-      fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'convox-login-')),
-      'journal.json'
-    )
-  fs.chmodSync(path.dirname(file), 0o700)
+    join(mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'convox-login-')), 'journal.json')
+  chmodSync(dirname(file), 0o700)
   const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`
-  fs.writeFileSync(temp, JSON.stringify(journal), { mode: 0o600, flag: 'wx' })
-  fs.renameSync(temp, file)
+  writeFileSync(temp, JSON.stringify(journal), { mode: 0o600, flag: 'wx' })
+  renameSync(temp, file)
   return file
 }
 
 export function loadJournal(file: string): Journal {
-  const text = fs.readFileSync(file, 'utf8')
+  const text = readFileSync(file, 'utf8')
   try {
     return JSON.parse(text) as Journal
   } catch {
@@ -35,7 +32,7 @@ export function loadJournal(file: string): Journal {
 
 export function deleteJournal(file: string): void {
   // The directory only when it is one saveJournal made; the state names it, but costs nothing to check.
-  const dir = path.dirname(file)
-  const ours = path.basename(dir).startsWith('convox-login-') && path.basename(file) === 'journal.json'
-  fs.rmSync(ours ? dir : file, { recursive: ours, force: true })
+  const dir = dirname(file)
+  const ours = basename(dir).startsWith('convox-login-') && basename(file) === 'journal.json'
+  rmSync(ours ? dir : file, { recursive: ours, force: true })
 }

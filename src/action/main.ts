@@ -1,5 +1,4 @@
-import * as core from '@actions/core'
-import os from 'node:os'
+import { homedir } from 'node:os'
 import { formatDuration, realClock } from '../convox/clock.ts'
 import { ConvoxError } from '../convox/errors.ts'
 import type { Login } from '../convox/login.ts'
@@ -14,6 +13,7 @@ import type { Inputs } from '../inputs.ts'
 import { parseInputs } from '../inputs.ts'
 import { deleteJournal, loadJournal, saveJournal } from './journal-file.ts'
 import { actionLog } from './log.ts'
+import * as runner from './runner.ts'
 import { state } from './state.ts'
 import { writeSummary } from './summary.ts'
 
@@ -25,24 +25,24 @@ import { writeSummary } from './summary.ts'
 export async function run(): Promise<void> {
   state.markMainRan()
   // Mask before anything can print, even before the inputs are checked.
-  const keys = [core.getInput('password'), core.getInput('password-next')].filter(Boolean)
+  const keys = [runner.getInput('password'), runner.getInput('password-next')].filter(Boolean)
   for (const key of keys) actionLog.secret(key)
-  const tokens = [core.getInput('github-token'), core.getInput('cli-token')].filter(Boolean)
-  for (const token of tokens) core.setSecret(token)
+  const tokens = [runner.getInput('github-token'), runner.getInput('cli-token')].filter(Boolean)
+  runner.setSecret(...tokens)
   const secrets = [...keys, ...tokens]
 
   let inputs: Inputs
   try {
-    inputs = parseInputs(name => core.getInput(name), {
-      home: os.homedir(),
+    inputs = parseInputs(name => runner.getInput(name), {
+      home: homedir(),
       workspace: process.env.GITHUB_WORKSPACE
     })
   } catch (error) {
     return fail(error, secrets)
   }
-  core.setSecret(rackUrl(inputs.host, inputs.password))
+  runner.setSecret(rackUrl(inputs.host, inputs.password))
   if (inputs.insecure) {
-    core.warning(
+    runner.warning(
       `insecure is true: the TLS certificate of ${inputs.host} is not verified, so a machine in the middle could read the key.`
     )
   }
@@ -78,7 +78,7 @@ export async function run(): Promise<void> {
     }
     const publish = () => {
       if (inputs.exportEnv) exportEnvironment(loginEnvironment(result, password))
-      for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
+      runner.setOutputs(outputs)
     }
     // Published before a keyroll, so that steps which run after a failed roll still have a login.
     publish()
@@ -86,7 +86,7 @@ export async function run(): Promise<void> {
     if (inputs.keyroll) {
       keyroll = await rollKey(inputs, session)
       password = keyroll.password
-      core.setSecret(rackUrl(result.host, password))
+      runner.setSecret(rackUrl(result.host, password))
       writeSettings([{ file: 'auth', key: result.host, value: password }], journal, actionLog)
       recordForPost()
       Object.assign(outputs, {
@@ -96,7 +96,7 @@ export async function run(): Promise<void> {
       })
       publish()
     }
-    await writeSummary(result, { keyroll, cli })
+    writeSummary(result, { keyroll, cli })
   } catch (error) {
     return fail(error, secrets)
   } finally {
@@ -111,17 +111,25 @@ async function installCli(inputs: Inputs): Promise<InstalledCli> {
   // another host, and its token must not be sent to github.com.
   const server = process.env.GITHUB_SERVER_URL
   const onGitHubCom = !server || server === 'https://github.com'
-  return install({
-    version: inputs.cliVersion,
-    downloadUrl: inputs.cliDownloadUrl || undefined,
-    token: onGitHubCom ? inputs.cliToken || undefined : undefined,
-    apiUrl: onGitHubCom ? process.env.GITHUB_API_URL : undefined,
-    platform: process.platform,
-    arch: process.arch,
-    log: actionLog,
-    clock: realClock,
-    retryForMs: inputs.retryForMs
-  })
+  let cli: InstalledCli | undefined
+  try {
+    cli = await install({
+      version: inputs.cliVersion,
+      downloadUrl: inputs.cliDownloadUrl || undefined,
+      token: onGitHubCom ? inputs.cliToken || undefined : undefined,
+      apiUrl: onGitHubCom ? process.env.GITHUB_API_URL : undefined,
+      platform: process.platform,
+      arch: process.arch,
+      log: actionLog,
+      clock: realClock,
+      retryForMs: inputs.retryForMs
+    })
+  } finally {
+    // A cache hit never loads tool-cache, so nothing of it can be waiting.
+    if (!cli?.cached) await runner.drainStdout()
+  }
+  runner.addPath(cli.dir)
+  return cli
 }
 
 /** A login and the key it used: password-next when the rack took it during keyroll recovery. */
@@ -225,9 +233,9 @@ async function rollKey(inputs: Inputs, session: Session): Promise<KeyrollResult>
     )
   } catch (error) {
     if (error instanceof KeyrollError && error.pendingPassword) {
-      core.setOutput('password', error.pendingPassword)
+      runner.setOutputs({ password: error.pendingPassword })
       if (!store) {
-        core.warning(
+        runner.warning(
           'The new key exists only in the password output of this step: store it (for example in a secret) in a later step with if: always(), ' +
             'or pass it as password-next next time to finish the roll.'
         )
@@ -239,20 +247,21 @@ async function rollKey(inputs: Inputs, session: Session): Promise<KeyrollResult>
 
 /** Exports the variables, and clears a stale one from an earlier step that would send commands elsewhere. */
 function exportEnvironment(env: Record<string, string>): void {
+  const cleared: Record<string, string> = {}
   for (const name of ['RACK_URL', 'CONVOX_RACK']) {
     if (process.env[name] && !(name in env)) {
-      core.info(`Clearing ${name} left by an earlier step: it would send CLI commands to another rack.`)
-      core.exportVariable(name, '')
+      runner.info(`Clearing ${name} left by an earlier step: it would send CLI commands to another rack.`)
+      cleared[name] = ''
     }
   }
-  for (const [name, value] of Object.entries(env)) core.exportVariable(name, value)
+  runner.exportVariables({ ...cleared, ...env })
 }
 
 function fail(error: unknown, secrets: readonly string[]): void {
   const forms = secrets.flatMap(s => secretForms(s))
-  if (error instanceof ConvoxError) core.setFailed(redact(error.message, forms))
+  if (error instanceof ConvoxError) runner.setFailed(redact(error.message, forms))
   else
-    core.setFailed(
+    runner.setFailed(
       `Unexpected error in convox-login (please report it): ${redact(String((error as Error)?.stack ?? error), forms)}`
     )
 }
@@ -261,15 +270,15 @@ function fail(error: unknown, secrets: readonly string[]): void {
 export async function post(): Promise<void> {
   const journalPath = state.journalPath()
   if (!journalPath) {
-    core.info('Nothing to undo: the main step wrote no settings, or logout is false.')
+    runner.info('Nothing to undo: the main step wrote no settings, or logout is false.')
     return
   }
   try {
     const journal = loadJournal(journalPath)
     undoSettings(journal, actionLog)
-    core.info(`Restored the Convox settings in ${journal.dir} to what they were before this step.`)
+    runner.info(`Restored the Convox settings in ${journal.dir} to what they were before this step.`)
   } catch (error) {
-    core.warning(`Could not undo the Convox login: ${(error as Error).message}`)
+    runner.warning(`Could not undo the Convox login: ${(error as Error).message}`)
   } finally {
     deleteJournal(journalPath)
   }

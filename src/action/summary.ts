@@ -1,5 +1,5 @@
-import * as core from '@actions/core'
 import type { LoginResult } from '../convox/login.ts'
+import { appendSummary } from './runner.ts'
 
 export interface SummaryExtras {
   keyroll?: { seconds: number; oldKeyRevoked: boolean; resumed: boolean }
@@ -7,8 +7,7 @@ export interface SummaryExtras {
 }
 
 /** The job summary: what was done, never a secret. Skipped outside GitHub Actions. */
-export async function writeSummary(result: LoginResult, extras: SummaryExtras): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return
+export function writeSummary(result: LoginResult, extras: SummaryExtras): void {
   const rows: Array<[string, string]> = [
     ['Host', result.host],
     ['Kind', result.kind === 'console' ? 'Console' : 'Rack'],
@@ -36,16 +35,10 @@ export async function writeSummary(result: LoginResult, extras: SummaryExtras): 
       `${extras.cli.version} at ${extras.cli.path}${extras.cli.cached ? ' (from the tool cache)' : ''}`
     ])
   }
-  await core.summary
-    .addHeading('Convox login', 3)
-    .addTable([
-      [
-        { data: 'What', header: true },
-        { data: 'Value', header: true }
-      ],
-      ...rows.map(([what, value]) => [what, escapeHtml(value)])
-    ])
-    .write()
+  const cells = rows.map(([what, value]) => `<tr><td>${what}</td><td>${escapeHtml(value)}</td></tr>`)
+  appendSummary(
+    `<h3>Convox login</h3>\n<table><tr><th>What</th><th>Value</th></tr>${cells.join('')}</table>\n`
+  )
 }
 
 /** Values come partly from the API (rack names, versions); the summary is HTML. */

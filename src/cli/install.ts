@@ -1,6 +1,5 @@
-import fs from 'node:fs'
-import path from 'node:path'
-import * as core from '@actions/core'
+import { chmodSync, closeSync, existsSync, fstatSync, openSync, readSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { classifyNetworkError, NetworkError } from '../convox/api.ts'
 import type { Clock } from '../convox/clock.ts'
 import { formatDuration, realClock } from '../convox/clock.ts'
@@ -47,8 +46,10 @@ export interface InstallCliOptions {
 export interface InstalledCli {
   /** The exact version, also when `latest` was asked for. */
   version: string
-  /** The executable; its directory is on PATH for this step and the later ones. */
+  /** The executable. */
   path: string
+  /** Its directory: the caller puts it on PATH for this step and the later ones. */
+  dir: string
   /** Found in the runner's tool cache: nothing was downloaded. */
   cached: boolean
 }
@@ -59,7 +60,7 @@ const HEAD_BYTES = 64 * 1024
 const API_TIMEOUT_MS = 15_000
 
 /**
- * Installs the Convox CLI into the runner's tool cache and puts it on PATH (GITHUB_PATH).
+ * Installs the Convox CLI into the runner's tool cache (the caller puts its directory on PATH).
  * Expects RUNNER_TOOL_CACHE and RUNNER_TEMP, as every runner sets them. An exact version already
  * in the cache costs no request at all; `latest` costs one to the GitHub API.
  */
@@ -69,8 +70,8 @@ export async function installCli(options: InstallCliOptions): Promise<InstalledC
   const asset = cliAsset(options.version, platform, arch)
   const root = toolCacheRoot()
   const version = options.version === 'latest' ? await resolveLatest(options) : options.version
-  const toolDir = path.join(root, TOOL, version, arch)
-  const binary = path.join(toolDir, asset.binary)
+  const toolDir = join(root, TOOL, version, arch)
+  const binary = join(toolDir, asset.binary)
   const cached = isCached(toolDir, binary)
   if (cached) {
     log.info(`Convox CLI ${version} is in the tool cache: ${toolDir}`)
@@ -78,8 +79,7 @@ export async function installCli(options: InstallCliOptions): Promise<InstalledC
     await download(cliDownloadUrl(version, asset, options.downloadUrl), version, asset, options)
     log.info(`Installed Convox CLI ${version} in ${toolDir}`)
   }
-  core.addPath(toolDir)
-  return { version, path: binary, cached }
+  return { version, path: binary, dir: toolDir, cached }
 }
 
 function toolCacheRoot(): string {
@@ -102,7 +102,7 @@ function toolCacheRoot(): string {
  * hit, import of install.ts included, takes 4-6 ms. So tool-cache is imported on a miss only.
  */
 function isCached(toolDir: string, binary: string): boolean {
-  return fs.existsSync(`${toolDir}.complete`) && fs.existsSync(binary)
+  return existsSync(`${toolDir}.complete`) && existsSync(binary)
 }
 
 async function download(
@@ -128,22 +128,22 @@ async function download(
   try {
     const problem = checkExecutable(url, ...readHead(file), options.platform)
     if (problem) throw problem
-    fs.chmodSync(file, 0o755)
+    chmodSync(file, 0o755)
     await tc.cacheFile(file, asset.binary, TOOL, version, options.arch)
   } finally {
-    fs.rmSync(file, { force: true })
+    rmSync(file, { force: true })
   }
 }
 
 function readHead(file: string): [Buffer, number] {
-  const fd = fs.openSync(file, 'r')
+  const fd = openSync(file, 'r')
   try {
-    const size = fs.fstatSync(fd).size
+    const size = fstatSync(fd).size
     const head = Buffer.alloc(Math.min(size, HEAD_BYTES))
-    fs.readSync(fd, head, 0, head.length, 0)
+    readSync(fd, head, 0, head.length, 0)
     return [head, size]
   } finally {
-    fs.closeSync(fd)
+    closeSync(fd)
   }
 }
 

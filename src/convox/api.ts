@@ -1,6 +1,6 @@
-import https from 'node:https'
+import type { Agent } from 'node:https'
 import type { HttpsAnswer } from './https.ts'
-import { httpsRequest } from './https.ts'
+import { httpsRequest, nodeHttps } from './https.ts'
 
 export { classifyNetworkError, NetworkError } from './https.ts'
 export type { NetworkErrorKind } from './https.ts'
@@ -34,9 +34,9 @@ const USER_AGENT = 'convox-login'
 export class ConvoxApi {
   readonly host: string
   private readonly authorization: string
-  private readonly agent: https.Agent
+  private readonly agent: Agent
 
-  constructor(host: string, password: string, agent: https.Agent) {
+  constructor(host: string, password: string, agent: Agent) {
     this.host = host
     this.agent = agent
     this.authorization = `Basic ${Buffer.from(`convox:${password}`).toString('base64')}`
@@ -45,7 +45,7 @@ export class ConvoxApi {
   static create(host: string, password: string, tlsOptions: TlsOptions): ConvoxApi {
     // A ca-cert is the CA of this one host, so it replaces the system roots rather than joining
     // them: narrower trust, and no parsing of ~150 root certificates at start-up.
-    const agent = new https.Agent({
+    const agent = new (nodeHttps().Agent)({
       keepAlive: true,
       rejectUnauthorized: !tlsOptions.insecure,
       ca: tlsOptions.caCert || undefined

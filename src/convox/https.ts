@@ -1,4 +1,4 @@
-import https from 'node:https'
+import type { Agent, RequestOptions } from 'node:https'
 import type { IncomingHttpHeaders } from 'node:http'
 
 /**
@@ -49,17 +49,25 @@ export function classifyNetworkError(error: NodeJS.ErrnoException): NetworkError
   return make('other', false)
 }
 
+/**
+ * node:https, loaded on first use rather than at start: with node:tls and node:crypto it is most of
+ * what the post step, which sends nothing, would otherwise spend (docs/performance.md).
+ */
+export function nodeHttps(): typeof import('node:https') {
+  return process.getBuiltinModule('node:https')
+}
+
 export interface HttpsRequestOptions {
   method?: string
   headers: Record<string, string>
   body?: string
-  agent?: https.Agent
+  agent?: Agent
   /** For the whole exchange, not per socket event: a trickling answer cannot outlast it. */
   timeoutMs: number
 }
 
 export function httpsRequest(
-  target: string | URL | https.RequestOptions,
+  target: string | URL | RequestOptions,
   options: HttpsRequestOptions
 ): Promise<HttpsAnswer> {
   const { method = 'GET', body, agent, timeoutMs } = options
@@ -81,8 +89,8 @@ export function httpsRequest(
     }
     const req =
       typeof target === 'string' || target instanceof URL
-        ? https.request(target, { method, headers, agent }, onResponse)
-        : https.request({ ...target, method, headers, agent }, onResponse)
+        ? nodeHttps().request(target, { method, headers, agent }, onResponse)
+        : nodeHttps().request({ ...target, method, headers, agent }, onResponse)
     const timer = setTimeout(() => {
       req.destroy(
         Object.assign(new Error(`no answer within ${Math.round(timeoutMs / 1000)}s`), { code: 'ETIMEDOUT' })

@@ -1,6 +1,6 @@
 /**
- * The Convox logic logs through this interface so it stays free of @actions/core: the GitHub
- * Action adapter maps it to core.info/warning, another CI's login command to plain stderr.
+ * The Convox logic logs through this interface so it stays free of the runner: the GitHub Action
+ * adapter maps it to workflow commands (src/action/log.ts), another CI's login command to plain stderr.
  */
 export interface Log {
   info(message: string): void

@@ -1,6 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto'
-import fs from 'node:fs'
-import path from 'node:path'
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
+import type { Stats } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { ConvoxError } from './errors.ts'
 import type { Log } from './log.ts'
 
@@ -65,9 +77,9 @@ export function formatKeyed(object: Record<string, string>): string {
 
 /** Reads a file we may write, refusing anything but a regular file. Undefined when absent. */
 function readRegular(file: string): string | undefined {
-  let stat: fs.Stats
+  let stat: Stats
   try {
-    stat = fs.lstatSync(file)
+    stat = lstatSync(file)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
@@ -79,7 +91,7 @@ function readRegular(file: string): string | undefined {
   }
   if (!stat.isFile())
     throw new ConvoxError(`${file} is not a regular file: remove it or choose another config-dir.`)
-  return fs.readFileSync(file, 'utf8')
+  return readFileSync(file, 'utf8')
 }
 
 function parseKeyed(file: string, text: string | undefined): Record<string, string> {
@@ -105,32 +117,32 @@ function parseKeyed(file: string, text: string | undefined): Record<string, stri
 
 /** Checks the files we would merge into before anything is sent or written. */
 export function checkSettings(dir: string): void {
-  for (const name of KEYED_FILES) parseKeyed(path.join(dir, name), readRegular(path.join(dir, name)))
-  for (const name of ['host', 'console', 'id', 'rack', 'current']) readRegular(path.join(dir, name))
+  for (const name of KEYED_FILES) parseKeyed(join(dir, name), readRegular(join(dir, name)))
+  for (const name of ['host', 'console', 'id', 'rack', 'current']) readRegular(join(dir, name))
 }
 
 /** Temporary file then rename: a reader never sees half a file, and the mode is 0600 from the start. */
 function writeAtomic(file: string, content: string): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
-    fs.writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
-    fs.chmodSync(temp, 0o600) // the umask may have narrowed nothing, but an inherited ACL may have widened it
-    fs.renameSync(temp, file)
+    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
+    chmodSync(temp, 0o600) // the umask may have narrowed nothing, but an inherited ACL may have widened it
+    renameSync(temp, file)
   } catch (error) {
-    fs.rmSync(temp, { force: true })
+    rmSync(temp, { force: true })
     throw error
   }
 }
 
 function ensureDir(dir: string, journal: Journal): void {
   const missing: string[] = []
-  for (let d = dir; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d)
+  for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d)
   for (const d of missing) {
-    fs.mkdirSync(d, { mode: 0o700 })
-    fs.chmodSync(d, 0o700)
+    mkdirSync(d, { mode: 0o700 })
+    chmodSync(d, 0o700)
     journal.createdDirs.push(d)
   }
-  if (!fs.statSync(dir).isDirectory())
+  if (!statSync(dir).isDirectory())
     throw new ConvoxError(`config-dir ${dir} is not a directory: choose another config-dir.`)
 }
 
@@ -164,12 +176,12 @@ export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log
   try {
     ensureDir(journal.dir, attempt)
     for (const edit of edits) {
-      const file = path.join(journal.dir, edit.file)
+      const file = join(journal.dir, edit.file)
       const current = readRegular(file)
       if (edit.value === null) {
         if (current === undefined) continue
         record(attempt, { file: edit.file, before: current, created: false, afterSha256: ABSENT })
-        fs.rmSync(file)
+        rmSync(file)
         log.info(`Removed ${file}, left by an earlier login.`)
         continue
       }
@@ -201,7 +213,7 @@ export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log
  */
 export function undoSettings(journal: Journal, log: Log): void {
   for (const entry of [...journal.entries].reverse()) {
-    const file = path.join(journal.dir, entry.file)
+    const file = join(journal.dir, entry.file)
     try {
       const current = readRegular(file)
       if (entry.key === undefined) {
@@ -211,7 +223,7 @@ export function undoSettings(journal: Journal, log: Log): void {
             : current !== undefined && sha256(current) === entry.afterSha256
         if (!stillOurs) {
           log.info(`${file} was changed after this step; left as it is.`)
-        } else if (entry.before === null) fs.rmSync(file)
+        } else if (entry.before === null) rmSync(file)
         else writeAtomic(file, entry.before)
         continue
       }
@@ -222,7 +234,7 @@ export function undoSettings(journal: Journal, log: Log): void {
       }
       if (entry.before === null) delete object[entry.key]
       else object[entry.key] = entry.before
-      if (Object.keys(object).length === 0 && entry.created) fs.rmSync(file)
+      if (Object.keys(object).length === 0 && entry.created) rmSync(file)
       else if (entry.fileBefore !== undefined && sameEntries(object, parseKeyed(file, entry.fileBefore)))
         writeAtomic(file, entry.fileBefore) // byte for byte, whatever wrote it
       else writeAtomic(file, formatKeyed(object))
@@ -232,7 +244,7 @@ export function undoSettings(journal: Journal, log: Log): void {
   }
   for (const dir of [...journal.createdDirs].reverse()) {
     try {
-      fs.rmdirSync(dir)
+      rmdirSync(dir)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') {

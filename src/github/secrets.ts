@@ -1,5 +1,5 @@
-import https from 'node:https'
-import tls from 'node:tls'
+import { Agent } from 'node:https'
+import { rootCertificates } from 'node:tls'
 import { NetworkError } from '../convox/api.ts'
 import type { Clock } from '../convox/clock.ts'
 import { formatDuration } from '../convox/clock.ts'
@@ -54,7 +54,7 @@ export class GitHubSecretStore implements SecretStore {
   private readonly apiBase: URL
   /** Secrets path of the scope, from the API root: `/repos/o/r/actions/secrets` or the environment's. */
   private readonly scopePath: string
-  private readonly agent: https.Agent
+  private readonly agent: Agent
   private publicKey: PublicKey | undefined
 
   constructor(options: GitHubSecretStoreOptions) {
@@ -70,9 +70,9 @@ export class GitHubSecretStore implements SecretStore {
         ? `/repos/${owner}/${repo}/actions/secrets`
         : `/repos/${owner}/${repo}/environments/${encodeURIComponent(options.environment)}/secrets`
     const caCert = options.tls?.caCert
-    this.agent = new https.Agent({
+    this.agent = new Agent({
       keepAlive: true,
-      ca: caCert ? [...tls.rootCertificates, caCert] : undefined
+      ca: caCert ? [...rootCertificates, caCert] : undefined
     })
   }
 

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-function i(t,n){let r=[t,Buffer.from(`convox:${t}`).toString("base64"),encodeURIComponent(t)];return n&&r.push(o(n,t)),[...new Set(r.filter(e=>e.length>0))]}function o(t,n){return`https://convox:${encodeURIComponent(n)}@${t}`}function c(t,n){let r=t;for(let e of n)e.length>0&&(r=r.split(e).join("***"));return r}export{i as a,o as b,c};
