@@ -81,6 +81,8 @@ export interface StepOptions {
   timeoutMs?: number
   /** Options for node itself, before the script (the bench's memory probe). */
   nodeArgs?: string[]
+  /** Another script to run in the step's place (the bench's lean reference login). */
+  script?: string
 }
 
 /** Runs the step trusting only the CA given in its ca-cert input: the harness's NODE_EXTRA_CA_CERTS is cleared. */
@@ -143,7 +145,7 @@ export async function runStep(
   for (const [name, value] of Object.entries(options.postOf?.state ?? {})) env[`STATE_${name}`] = value
 
   const started = performance.now()
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), DIST], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script ?? DIST], {
     cwd: runner.workspace,
     env,
     stdio: ['ignore', 'pipe', 'pipe']

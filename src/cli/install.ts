@@ -96,10 +96,9 @@ function toolCacheRoot(): string {
  * tool-cache's own test, in its layout (lib/tool-cache.js, `find` and `cacheFile`):
  * `<RUNNER_TOOL_CACHE>/<tool>/<version>/<arch>`, with `<arch>.complete` written last; its
  * `semver.clean` leaves our versions as they are. Done here for two reasons. `tc.find` only considers semver names, so it
- * never finds a v2 timestamp. And a hit should cost next to nothing: measured on Node 24 with
- * esbuild bundles, @actions/core (which the action loads anyway) takes ~90 ms, tool-cache ~10 ms
- * more in a split bundle (~35 ms unbundled, ~50 ms as a bundle of its own), while this whole
- * hit, import of install.ts included, takes 4-6 ms. So tool-cache is imported on a miss only.
+ * never finds a v2 timestamp. And a hit should cost next to nothing: loading tool-cache's bundle
+ * (dist/vendor/tool-cache.cjs, with its own @actions/core and undici) takes about 90 ms on Node 24,
+ * while a whole hit adds 1-7 ms to a login (npm run bench). So tool-cache is imported on a miss only.
  */
 function isCached(toolDir: string, binary: string): boolean {
   return existsSync(`${toolDir}.complete`) && existsSync(binary)
