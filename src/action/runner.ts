@@ -123,7 +123,9 @@ const WAIT = new Int32Array(new SharedArrayBuffer(4))
 /**
  * Straight to file descriptor 1, not through process.stdout: creating that stream costs about 1.5 ms
  * of a login (docs/performance.md), and a synchronous write leaves nothing buffered when the step
- * exits. A pipe someone made non-blocking may refuse a write for a moment (EAGAIN): wait and retry.
+ * exits. Once process.stdout does exist (tool-cache logs through it), Node has made the pipe
+ * non-blocking, so a write can be cut short or refused (EAGAIN) while the runner catches up: the
+ * rest is written after a pause.
  */
 function write(text: string): void {
   let rest = Buffer.from(text, 'utf8')
@@ -142,6 +144,6 @@ function commandLine(name: string, message: string): string {
 }
 
 /** The runner reads one command per line and un-escapes these three. */
-export function escapeData(text: string): string {
+function escapeData(text: string): string {
   return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')
 }
