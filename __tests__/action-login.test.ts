@@ -594,6 +594,31 @@ describe('failures: one sentence naming host and cause, exit 1, settings untouch
   })
 })
 
+describe('a runner file the step cannot write', () => {
+  it.concurrent('fails the step (exit 1) with an error line, and writes no settings', async () => {
+    const fake = await startFakeConvox(RACK)
+    try {
+      const runner = fresh()
+      // GITHUB_STATE is the first thing a main step writes; a directory there makes it throw.
+      const result = await step(
+        runner,
+        { host: fake.host, password: RACK_KEY, 'ca-cert': fake.caCert },
+        { env: { GITHUB_STATE: runner.temp } }
+      )
+      expect(result.code).toBe(1)
+      expect(result.error).toMatch(/^Unexpected error in convox-login \(please report it\): .*EISDIR/)
+      expect(fs.existsSync(settingsDir(runner))).toBe(false)
+      expect(fake.requests).toEqual([])
+      // It stopped before masking the key (the state comes first, so a post step is always told
+      // apart), and printed nothing that holds it.
+      for (const form of secretForms(RACK_KEY, fake.host))
+        expect(result.stdout + result.stderr).not.toContain(form)
+    } finally {
+      await fake.close()
+    }
+  })
+})
+
 describe('retries', () => {
   it.concurrent('503 twice, then success: logs one line per retry', async () => {
     const fake = await startFakeConvox(RACK)

@@ -282,6 +282,19 @@ describe('post step', () => {
     expect(fs.readdirSync(runner.temp)).toEqual([])
   })
 
+  it.concurrent('a journal it cannot delete is a warning, exit 0', async () => {
+    const runner = fresh()
+    const main = await step(runner, rackInputs())
+    expect(main.error).toBeUndefined()
+    // A path no one can remove, not even root: it is neither JSON nor deletable.
+    const state = { ...main.state, journal: '/proc/self/status' }
+    const post = await step(runner, rackInputs(), { postOf: { ...main, state } })
+    expect(post.code).toBe(0)
+    expect(post.error).toBeUndefined()
+    expect(post.stdout).toMatch(/^::warning::Could not undo the Convox login: /m)
+    expect(post.stdout).toMatch(/^::warning::Could not delete the undo journal \/proc\/self\/status: EPERM/m)
+  })
+
   it.concurrent('a missing journal is a warning, exit 0', async () => {
     const runner = fresh()
     const main = await step(runner, rackInputs())

@@ -280,6 +280,11 @@ export async function post(): Promise<void> {
   } catch (error) {
     runner.warning(`Could not undo the Convox login: ${(error as Error).message}`)
   } finally {
-    deleteJournal(journalPath)
+    try {
+      deleteJournal(journalPath)
+    } catch (error) {
+      // It holds the previous settings, other hosts' keys among them; the runner empties RUNNER_TEMP.
+      runner.warning(`Could not delete the undo journal ${journalPath}: ${(error as Error).message}`)
+    }
   }
 }
