@@ -7,13 +7,7 @@ import { ConvoxError } from '../convox/errors.ts'
 import type { HttpsAnswer } from '../convox/https.ts'
 import { httpsRequest } from '../convox/https.ts'
 import type { Log } from '../convox/log.ts'
-import {
-  DEFAULT_BACKOFF,
-  describeNetworkError,
-  fullJitterDelay,
-  isTransientStatus,
-  parseRetryAfter
-} from '../convox/retry.ts'
+import { describeNetworkError, isTransientStatus, retryTransient } from '../convox/retry.ts'
 import type { CliAsset } from './release.ts'
 import {
   checkExecutable,
@@ -159,35 +153,29 @@ async function resolveLatest(options: InstallCliOptions): Promise<string> {
   }
   if (options.token) headers.Authorization = `Bearer ${options.token}`
   const start = clock.now()
-  for (let attempt = 0; ; attempt++) {
-    let failure: string
-    let delay: number | undefined
-    try {
-      const answer = await get(url, headers)
-      if (!isTransientStatus(answer.status)) {
-        const remaining = answer.headers['x-ratelimit-remaining']
-        const version = latestTag(
-          url,
-          answer.status,
-          answer.body,
-          Array.isArray(remaining) ? remaining[0] : remaining
-        )
-        log.info(`The latest Convox CLI is ${version}`)
-        return version
-      }
-      failure = `HTTP ${answer.status}`
-      delay = parseRetryAfter(answer.headers['retry-after'], clock.now())
-    } catch (error) {
-      if (!(error instanceof NetworkError)) throw error
-      failure = describeNetworkError(error)
-      if (!error.transient) throw latestFailure(url, failure)
-    }
-    delay ??= fullJitterDelay(attempt, DEFAULT_BACKOFF, clock.random())
-    const spent = clock.now() - start
-    if (spent + delay > budgetMs) throw latestFailure(url, `${failure}, still after ${formatDuration(spent)}`)
-    log.info(`GET ${url}: ${failure}; retry ${attempt + 1} in ${formatDuration(delay)}`)
-    await clock.sleep(delay)
+  const stillAfter = (failure: string) =>
+    latestFailure(url, `${failure}, still after ${formatDuration(clock.now() - start)}`)
+  let answer: HttpsAnswer
+  try {
+    answer = await retryTransient(
+      { label: `GET ${url}`, send: () => get(url, headers) },
+      { budgetMs, clock, log }
+    )
+  } catch (error) {
+    if (!(error instanceof NetworkError)) throw error
+    const failure = describeNetworkError(error)
+    throw error.transient ? stillAfter(failure) : latestFailure(url, failure)
   }
+  if (isTransientStatus(answer.status)) throw stillAfter(`HTTP ${answer.status}`)
+  const remaining = answer.headers['x-ratelimit-remaining']
+  const version = latestTag(
+    url,
+    answer.status,
+    answer.body,
+    Array.isArray(remaining) ? remaining[0] : remaining
+  )
+  log.info(`The latest Convox CLI is ${version}`)
+  return version
 }
 
 function latestFailure(url: string, cause: string): ConvoxError {

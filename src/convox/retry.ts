@@ -2,6 +2,7 @@ import type { ApiRequest, ApiResponse, ConvoxApi } from './api.ts'
 import { NetworkError } from './api.ts'
 import type { Clock } from './clock.ts'
 import { formatDuration } from './clock.ts'
+import type { HttpsAnswer } from './https.ts'
 import type { Log } from './log.ts'
 
 export interface Backoff {
@@ -46,29 +47,39 @@ function attemptTimeout(remainingMs: number): number {
   return Math.min(15_000, Math.max(2_000, remainingMs))
 }
 
+/** One request that retryTransient may send again. */
+export interface RetryTarget {
+  /** Names the request in the retry lines: `GET /auth on rack.example.com`. */
+  label: string
+  /** One attempt, with a timeout fitted to what is left of the budget (the target may keep its own). */
+  send(timeoutMs: number): Promise<HttpsAnswer>
+  /**
+   * How long an answer asks to be waited out before the next try, or undefined when it does not:
+   * an answer with a wait is retried even if its status is not transient (GitHub's rate limits
+   * answer 403). By default, the Retry-After of a 5xx or 429.
+   */
+  waitFor?(answer: HttpsAnswer, nowMs: number): number | undefined
+}
+
 /**
- * Sends a request, retrying network errors, 5xx and 429 until the budget runs out. Returns the
- * first answer that is not transient, or the last transient one; throws the last NetworkError
- * when no answer came at all, or at once when the error is not transient (DNS, TLS).
+ * The one retry loop of the action, for the Convox API, the GitHub API and the CLI's release
+ * lookup: network errors, 5xx and 429 are tried again with full-jitter backoff (or the wait the
+ * answer names), one log line per retry, until the budget runs out. Returns the first answer that
+ * is not transient, or the last transient one; throws the last NetworkError when no answer came
+ * at all, or at once when the error is not transient (DNS, TLS).
  */
-export async function sendWithRetry(
-  api: ConvoxApi,
-  request: ApiRequest,
-  options: RetryOptions
-): Promise<ApiResponse> {
+export async function retryTransient(target: RetryTarget, options: RetryOptions): Promise<HttpsAnswer> {
   const { clock, log } = options
   const backoff = options.backoff ?? DEFAULT_BACKOFF
+  const waitFor = target.waitFor ?? transientRetryAfter
   const start = clock.now()
   const deadline = start + options.budgetMs
   for (let attempt = 0; ; attempt++) {
     let failure: string
-    let retryAfter: number | undefined
-    let outcome: ApiResponse | NetworkError
+    let wait: number | undefined
+    let outcome: HttpsAnswer | NetworkError
     try {
-      outcome = await api.send({
-        ...request,
-        timeoutMs: request.timeoutMs ?? attemptTimeout(deadline - clock.now())
-      })
+      outcome = await target.send(attemptTimeout(deadline - clock.now()))
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error
       outcome = error
@@ -77,22 +88,41 @@ export async function sendWithRetry(
       if (!outcome.transient) throw outcome
       failure = describeNetworkError(outcome)
     } else {
-      if (!isTransientStatus(outcome.status)) return outcome
+      wait = waitFor(outcome, clock.now())
+      if (!isTransientStatus(outcome.status) && wait === undefined) return outcome
       failure = `HTTP ${outcome.status}`
-      retryAfter = parseRetryAfter(outcome.headers['retry-after'], clock.now())
     }
-    const delay = retryAfter ?? fullJitterDelay(attempt, backoff, clock.random())
+    const delay = wait ?? fullJitterDelay(attempt, backoff, clock.random())
     const now = clock.now()
     if (now + delay > deadline) {
       if (outcome instanceof NetworkError) throw outcome
       return outcome
     }
     log.info(
-      `${request.method} ${request.path} on ${api.host}: ${failure}; retry ${attempt + 1} in ${formatDuration(delay)} ` +
+      `${target.label}: ${failure}; retry ${attempt + 1} in ${formatDuration(delay)} ` +
         `(${formatDuration(now - start)} of ${formatDuration(options.budgetMs)} spent)`
     )
     await clock.sleep(delay)
   }
+}
+
+function transientRetryAfter(answer: HttpsAnswer, nowMs: number): number | undefined {
+  return isTransientStatus(answer.status) ? parseRetryAfter(answer.headers['retry-after'], nowMs) : undefined
+}
+
+/** A Convox API request through retryTransient. */
+export function sendWithRetry(
+  api: ConvoxApi,
+  request: ApiRequest,
+  options: RetryOptions
+): Promise<ApiResponse> {
+  return retryTransient(
+    {
+      label: `${request.method} ${request.path} on ${api.host}`,
+      send: timeoutMs => api.send({ ...request, timeoutMs: request.timeoutMs ?? timeoutMs })
+    },
+    options
+  )
 }
 
 export function describeNetworkError(error: NetworkError): string {

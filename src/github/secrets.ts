@@ -2,18 +2,11 @@ import { Agent } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { NetworkError } from '../convox/api.ts'
 import type { Clock } from '../convox/clock.ts'
-import { formatDuration } from '../convox/clock.ts'
 import { ConvoxError, InputError } from '../convox/errors.ts'
 import type { HttpsAnswer } from '../convox/https.ts'
 import { httpsRequest } from '../convox/https.ts'
 import type { Log } from '../convox/log.ts'
-import {
-  DEFAULT_BACKOFF,
-  describeNetworkError,
-  fullJitterDelay,
-  isTransientStatus,
-  parseRetryAfter
-} from '../convox/retry.ts'
+import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from '../convox/retry.ts'
 import type { SecretStore } from '../convox/secret-store.ts'
 import { redact } from '../convox/secrets.ts'
 
@@ -158,8 +151,8 @@ export class GitHubSecretStore implements SecretStore {
   }
 
   /**
-   * Sends a request, retrying network errors, 5xx, 429 and rate limits with full-jitter backoff
-   * until the budget runs out; returns the first other answer, or the last transient one.
+   * Sends a request through retryTransient, which also waits out GitHub's rate limits; returns
+   * the first other answer, or the last transient one.
    */
   private async request(
     what: string,
@@ -168,39 +161,20 @@ export class GitHubSecretStore implements SecretStore {
     body?: string
   ): Promise<HttpsAnswer> {
     const { clock, log } = this.options
-    const budgetMs = this.options.retryForMs ?? DEFAULT_RETRY_MS
     // Relative to the API root, which on GitHub Enterprise Server has a path of its own.
     const url = new URL(`.${path}`, this.apiBase)
-    const start = clock.now()
-    for (let attempt = 0; ; attempt++) {
-      let outcome: HttpsAnswer | NetworkError
-      try {
-        outcome = await this.send(method, url, body)
-      } catch (error) {
-        if (!(error instanceof NetworkError)) throw error
-        outcome = error
-      }
-      let failure: string
-      let waitMs: number | undefined
-      if (outcome instanceof NetworkError) {
-        if (!outcome.transient) throw this.unreachable(what, outcome)
-        failure = describeNetworkError(outcome)
-      } else {
-        waitMs = rateLimitDelay(outcome, clock.now())
-        if (!isTransientStatus(outcome.status) && waitMs === undefined) return outcome
-        failure = `HTTP ${outcome.status}`
-      }
-      const delay = waitMs ?? fullJitterDelay(attempt, DEFAULT_BACKOFF, clock.random())
-      const now = clock.now()
-      if (now + delay > start + budgetMs) {
-        if (outcome instanceof NetworkError) throw this.unreachable(what, outcome)
-        return outcome
-      }
-      log.info(
-        `${method} ${url.pathname} on ${url.host}: ${failure}; ` +
-          `retry ${attempt + 1} in ${formatDuration(delay)} (${formatDuration(now - start)} of ${formatDuration(budgetMs)} spent)`
+    try {
+      return await retryTransient(
+        {
+          label: `${method} ${url.pathname} on ${url.host}`,
+          send: () => this.send(method, url, body),
+          waitFor: rateLimitDelay
+        },
+        { budgetMs: this.options.retryForMs ?? DEFAULT_RETRY_MS, clock, log }
       )
-      await clock.sleep(delay)
+    } catch (error) {
+      if (error instanceof NetworkError) throw this.unreachable(what, error)
+      throw error
     }
   }
 
