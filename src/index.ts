@@ -1,4 +1,4 @@
-import { post, run } from './action/main.ts'
+import { post, run, unexpectedError } from './action/main.ts'
 import { setFailed, warning } from './action/runner.ts'
 import { state } from './action/state.ts'
 
@@ -14,9 +14,8 @@ void (isPost ? post() : run()).then(
     // run and post report their own failures; what reaches here escaped them (a log or state file
     // that cannot be written). A post step only cleans up and never fails the job; a main step that
     // did not finish must not pass for a success.
-    const message = `Unexpected error in convox-login (please report it): ${(error as Error)?.stack ?? error}`
-    if (isPost) warning(message)
-    else setFailed(message)
+    if (isPost) warning(unexpectedError(error))
+    else setFailed(unexpectedError(error))
     process.exit()
   }
 )

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import type { Journal } from '../convox/settings.ts'
+import { writeAtomic } from '../convox/settings.ts'
 
 /**
  * The undo journal holds the previous content of the files this step changed (possibly another
@@ -14,9 +14,7 @@ export function saveJournal(journal: Journal, existingPath: string): string {
     existingPath ||
     join(mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'convox-login-')), 'journal.json')
   chmodSync(dirname(file), 0o700)
-  const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`
-  writeFileSync(temp, JSON.stringify(journal), { mode: 0o600, flag: 'wx' })
-  renameSync(temp, file)
+  writeAtomic(file, JSON.stringify(journal))
   return file
 }
 

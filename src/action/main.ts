@@ -260,10 +260,12 @@ function exportEnvironment(env: Record<string, string>): void {
 function fail(error: unknown, secrets: readonly string[]): void {
   const forms = secrets.flatMap(s => secretForms(s))
   if (error instanceof ConvoxError) runner.setFailed(redact(error.message, forms))
-  else
-    runner.setFailed(
-      `Unexpected error in convox-login (please report it): ${redact(String((error as Error)?.stack ?? error), forms)}`
-    )
+  else runner.setFailed(unexpectedError(error, forms))
+}
+
+/** What to say of an error that is not a ConvoxError: a bug, to be reported, with any secret form redacted. */
+export function unexpectedError(error: unknown, forms: readonly string[] = []): string {
+  return `Unexpected error in convox-login (please report it): ${redact(String((error as Error)?.stack ?? error), forms)}`
 }
 
 /** Undoes what main recorded. A problem here is a warning: the job's work is already done. */

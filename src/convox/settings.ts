@@ -122,7 +122,7 @@ export function checkSettings(dir: string): void {
 }
 
 /** Temporary file then rename: a reader never sees half a file, and the mode is 0600 from the start. */
-function writeAtomic(file: string, content: string): void {
+export function writeAtomic(file: string, content: string): void {
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
     writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
