@@ -5,7 +5,7 @@ import type { Clock } from '../convox/clock.ts'
 import { formatDuration, realClock } from '../convox/clock.ts'
 import { ConvoxError } from '../convox/errors.ts'
 import type { HttpsAnswer } from '../convox/https.ts'
-import { httpsRequest } from '../convox/https.ts'
+import { httpsRequest, nodeHttps } from '../convox/https.ts'
 import type { Log } from '../convox/log.ts'
 import { describeNetworkError, isTransientStatus, retryTransient } from '../convox/retry.ts'
 import type { CliAsset } from './release.ts'
@@ -152,6 +152,8 @@ async function resolveLatest(options: InstallCliOptions): Promise<string> {
     'X-GitHub-Api-Version': '2022-11-28'
   }
   if (options.token) headers.Authorization = `Bearer ${options.token}`
+  // node:https loads on first use (https.ts); loaded here, it is not counted as time spent asking.
+  nodeHttps()
   const start = clock.now()
   const stillAfter = (failure: string) =>
     latestFailure(url, `${failure}, still after ${formatDuration(clock.now() - start)}`)
