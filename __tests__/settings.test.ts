@@ -192,6 +192,36 @@ describe('writeSettings and undoSettings', () => {
     expect(log.warnings).toEqual([])
   })
 
+  it('leaves a file that already holds what it would write alone, only re-chmodded, with nothing to undo', () => {
+    const dir = freshDir()
+    fs.mkdirSync(dir)
+    const first = newJournal(dir)
+    expect(writeSettings(loginEdits('SameKey'), first, collectingLog())).toEqual([
+      'auth',
+      'host',
+      'console',
+      'rack',
+      'racks',
+      'current'
+    ])
+    fs.chmodSync(path.join(dir, 'host'), 0o644)
+    fs.writeFileSync(path.join(dir, 'console'), 'elsewhere.example.com')
+    const inodes = (name: string) => fs.statSync(path.join(dir, name)).ino
+    const before = { auth: inodes('auth'), host: inodes('host') }
+
+    const second = newJournal(dir)
+    const log = collectingLog()
+    expect(writeSettings(loginEdits('SameKey'), second, log)).toEqual(['console'])
+    expect({ auth: inodes('auth'), host: inodes('host') }).toEqual(before) // not replaced
+    expect(mode(path.join(dir, 'host'))).toBe(0o600)
+    expect(second.entries.map(e => e.file)).toEqual(['console'])
+
+    undoSettings(second, log)
+    expect(read(dir, 'console')).toBe('elsewhere.example.com')
+    expect(read(dir, 'host')).toBe(HOST)
+    expect(log.warnings).toEqual([])
+  })
+
   it("restores this host's previous value in a file that had it", () => {
     const dir = freshDir()
     fs.mkdirSync(dir)

@@ -5,6 +5,8 @@
 // checks, kind detection, retry, error sentences or merging rules. docs/performance.md compares
 // the action with it: what separates them is the cost of the action's own code.
 'use strict'
+// node:tls first, as the action loads it (src/builtins.ts).
+const tls = require('node:tls')
 const fs = require('node:fs')
 const { randomBytes, randomUUID } = require('node:crypto')
 const { join } = require('node:path')
@@ -30,21 +32,39 @@ fs.writeSync(
   [password, basic, encodeURIComponent(password), rackUrl].map(v => command('add-mask', v)).join('')
 )
 
-const https = require('node:https')
-const agent = new https.Agent({ keepAlive: true, ca: input('ca-cert') })
+// HTTP/1.1 straight onto one TLS connection, as the action's client does (src/convox/https.ts),
+// reading only what the fake Rack sends: a chunked or Content-Length body.
 const [hostname, port] = host.split(':')
+const socket = tls.connect({ host: hostname, port: Number(port), ca: input('ca-cert') })
+let received = ''
+let onAnswer
+socket.setEncoding('latin1')
+socket.on('data', chunk => {
+  received += chunk
+  const headEnd = received.indexOf('\r\n\r\n')
+  if (headEnd < 0) return
+  const head = received.slice(0, headEnd)
+  const length = /\r\ncontent-length: *(\d+)/.exec(head.toLowerCase())
+  let body
+  if (length && received.length >= headEnd + 4 + Number(length[1])) body = received.slice(headEnd + 4)
+  if (!length && received.endsWith('\r\n0\r\n\r\n')) {
+    body = ''
+    for (let at = headEnd + 4, size; (size = parseInt(received.slice(at), 16)) > 0; at += size + 2) {
+      at = received.indexOf('\r\n', at) + 2
+      body += received.slice(at, at + size)
+    }
+  }
+  if (body === undefined) return
+  received = ''
+  onAnswer({ status: Number(head.slice(9, 12)), body: Buffer.from(body, 'latin1').toString('utf8') })
+})
+socket.on('error', error => onAnswer(Promise.reject(error)))
 const get = path =>
-  new Promise((resolve, reject) => {
-    const headers = { Authorization: `Basic ${basic}`, 'User-Agent': 'convox-login' }
-    https
-      .request({ host: hostname, port: Number(port), path, agent, headers }, res => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', chunk => (body += chunk))
-        res.on('end', () => resolve({ status: res.statusCode, body }))
-      })
-      .on('error', reject)
-      .end()
+  new Promise(resolve => {
+    onAnswer = resolve
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Basic ${basic}\r\nUser-Agent: convox-login\r\n\r\n`
+    )
   })
 
 async function main() {
@@ -54,7 +74,7 @@ async function main() {
   fs.writeSync(1, `${host} is a Rack\n${command('endgroup', '')}`)
   const system = JSON.parse((await get('/system')).body)
   fs.writeSync(1, `Rack ${system.name}: ${system.status}\n`)
-  agent.destroy()
+  socket.destroy()
 
   const dir = join(homedir(), '.convox')
   if (!fs.existsSync(dir)) fs.mkdirSync(dir, { mode: 0o700 })

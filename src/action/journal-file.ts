@@ -1,20 +1,26 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { join } from 'node:path'
+import { nodeCrypto } from '../builtins.ts'
 import type { Journal } from '../convox/settings.ts'
 import { writeAtomic } from '../convox/settings.ts'
 
 /**
  * The undo journal holds the previous content of the files this step changed (possibly another
- * host's key), so it lives outside the workspace, under RUNNER_TEMP, in a 0700 directory as a
- * 0600 file, and is deleted by the post step.
+ * host's key), so it lives outside the workspace, under RUNNER_TEMP, as a 0600 file, and is
+ * deleted by the post step.
  */
 export function saveJournal(journal: Journal, existingPath: string): string {
-  const file =
-    existingPath ||
-    join(mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'convox-login-')), 'journal.json')
-  chmodSync(dirname(file), 0o700)
-  writeAtomic(file, JSON.stringify(journal))
+  const text = JSON.stringify(journal)
+  if (existingPath) {
+    writeAtomic(existingPath, text)
+    return existingPath
+  }
+  // A new name, created exclusively: nothing else's file or link is written through.
+  const name = `convox-login-${nodeCrypto().randomBytes(6).toString('hex')}.json`
+  const file = join(process.env.RUNNER_TEMP || tmpdir(), name)
+  writeFileSync(file, text, { mode: 0o600, flag: 'wx' })
+  chmodSync(file, 0o600) // as writeAtomic: an inherited ACL may have widened the mode
   return file
 }
 
@@ -29,8 +35,5 @@ export function loadJournal(file: string): Journal {
 }
 
 export function deleteJournal(file: string): void {
-  // The directory only when it is one saveJournal made; the state names it, but costs nothing to check.
-  const dir = dirname(file)
-  const ours = basename(dir).startsWith('convox-login-') && basename(file) === 'journal.json'
-  rmSync(ours ? dir : file, { recursive: ours, force: true })
+  rmSync(file, { force: true })
 }

@@ -5,7 +5,8 @@ import type { Clock } from '../convox/clock.ts'
 import { formatDuration, realClock } from '../convox/clock.ts'
 import { ConvoxError } from '../convox/errors.ts'
 import type { HttpsAnswer } from '../convox/https.ts'
-import { httpsRequest, nodeHttps } from '../convox/https.ts'
+import { nodeTls } from '../builtins.ts'
+import { HttpsClient, httpsTarget } from '../convox/https.ts'
 import type { Log } from '../convox/log.ts'
 import { describeNetworkError, isTransientStatus, retryTransient } from '../convox/retry.ts'
 import type { CliAsset } from './release.ts'
@@ -152,30 +153,30 @@ async function resolveLatest(options: InstallCliOptions): Promise<string> {
     'X-GitHub-Api-Version': '2022-11-28'
   }
   if (options.token) headers.Authorization = `Bearer ${options.token}`
-  // node:https loads on first use (https.ts); loaded here, it is not counted as time spent asking.
-  nodeHttps()
+  // node:tls loads on first use (https.ts); loaded here, it is not counted as time spent asking.
+  nodeTls()
+  const client = new HttpsClient()
   const start = clock.now()
   const stillAfter = (failure: string) =>
     latestFailure(url, `${failure}, still after ${formatDuration(clock.now() - start)}`)
   let answer: HttpsAnswer
   try {
     answer = await retryTransient(
-      { label: `GET ${url}`, send: () => get(url, headers) },
+      {
+        label: `GET ${url}`,
+        send: () => client.request(httpsTarget(url), { headers, timeoutMs: API_TIMEOUT_MS })
+      },
       { budgetMs, clock, log }
     )
   } catch (error) {
     if (!(error instanceof NetworkError)) throw error
     const failure = describeNetworkError(error)
     throw error.transient ? stillAfter(failure) : latestFailure(url, failure)
+  } finally {
+    client.close()
   }
   if (isTransientStatus(answer.status)) throw stillAfter(`HTTP ${answer.status}`)
-  const remaining = answer.headers['x-ratelimit-remaining']
-  const version = latestTag(
-    url,
-    answer.status,
-    answer.body,
-    Array.isArray(remaining) ? remaining[0] : remaining
-  )
+  const version = latestTag(url, answer.status, answer.body, answer.headers['x-ratelimit-remaining'])
   log.info(`The latest Convox CLI is ${version}`)
   return version
 }
@@ -184,8 +185,4 @@ function latestFailure(url: string, cause: string): ConvoxError {
   return new ConvoxError(
     `Asking ${url} for the latest Convox CLI failed: ${cause}; pin cli-version to a version such as 3.24.9 to skip this.`
   )
-}
-
-function get(url: string, headers: Record<string, string>): Promise<HttpsAnswer> {
-  return httpsRequest(url, { headers, timeoutMs: API_TIMEOUT_MS })
 }

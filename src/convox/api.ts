@@ -1,6 +1,5 @@
-import type { Agent } from 'node:https'
 import type { HttpsAnswer } from './https.ts'
-import { httpsRequest, nodeHttps } from './https.ts'
+import { HttpsClient } from './https.ts'
 
 export { classifyNetworkError, NetworkError } from './https.ts'
 export type { NetworkErrorKind } from './https.ts'
@@ -34,33 +33,29 @@ const USER_AGENT = 'convox-login'
 export class ConvoxApi {
   readonly host: string
   private readonly authorization: string
-  private readonly agent: Agent
+  private readonly client: HttpsClient
 
-  constructor(host: string, password: string, agent: Agent) {
+  constructor(host: string, password: string, client: HttpsClient) {
     this.host = host
-    this.agent = agent
+    this.client = client
     this.authorization = `Basic ${Buffer.from(`convox:${password}`).toString('base64')}`
   }
 
   static create(host: string, password: string, tlsOptions: TlsOptions): ConvoxApi {
     // A ca-cert is the CA of this one host, so it replaces the system roots rather than joining
     // them: narrower trust, and no parsing of ~150 root certificates at start-up.
-    const agent = new (nodeHttps().Agent)({
-      keepAlive: true,
-      rejectUnauthorized: !tlsOptions.insecure,
-      ca: tlsOptions.caCert || undefined
-    })
-    return new ConvoxApi(host, password, agent)
+    const client = new HttpsClient({ verify: !tlsOptions.insecure, ca: tlsOptions.caCert || undefined })
+    return new ConvoxApi(host, password, client)
   }
 
   /** The same host and connection pool, authenticated with another key (keyroll). */
   withPassword(password: string): ConvoxApi {
-    return new ConvoxApi(this.host, password, this.agent)
+    return new ConvoxApi(this.host, password, this.client)
   }
 
   /** Closes pooled connections so the process can exit at once. */
   close(): void {
-    this.agent.destroy()
+    this.client.close()
   }
 
   send(request: ApiRequest): Promise<ApiResponse> {
@@ -72,15 +67,9 @@ export class ConvoxApi {
     }
     if (request.rack) headers.Rack = request.rack
     if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded'
-    return httpsRequest(
-      { host: hostname(this.host), port: port(this.host), path: request.path },
-      {
-        method: request.method,
-        headers,
-        body,
-        agent: this.agent,
-        timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS
-      }
+    return this.client.request(
+      { hostname: hostname(this.host), port: port(this.host), path: request.path },
+      { method: request.method, headers, body, timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS }
     )
   }
 }

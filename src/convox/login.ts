@@ -73,8 +73,18 @@ export async function login(options: LoginOptions): Promise<Login> {
   try {
     const edits = settingsEdits(result, password)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
-      writeSettings(edits, options.journal, log)
-      log.info(`Wrote ${[...new Set(edits.filter(e => e.value !== null).map(e => e.file))].join(', ')}.`)
+      const written = writeSettings(edits, options.journal, log)
+      const unchanged = [...new Set(edits.filter(e => e.value !== null).map(e => e.file))].filter(
+        file => !written.includes(file)
+      )
+      log.info(
+        [
+          written.length > 0 && `Wrote ${written.join(', ')}.`,
+          unchanged.length > 0 && `${unchanged.join(', ')} already held these settings.`
+        ]
+          .filter(Boolean)
+          .join(' ')
+      )
     })
   } catch (error) {
     api?.close()

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto'
 import {
   chmodSync,
   existsSync,
@@ -11,7 +10,7 @@ import {
   statSync,
   writeFileSync
 } from 'node:fs'
-import type { Stats } from 'node:fs'
+import { nodeCrypto } from '../builtins.ts'
 import { basename, dirname, join } from 'node:path'
 import { ConvoxError } from './errors.ts'
 import type { Log } from './log.ts'
@@ -56,7 +55,8 @@ export function newJournal(dir: string): Journal {
   return { dir, createdDirs: [], entries: [] }
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+// crypto.hash, the one-shot form: its first call costs half what createHash's does.
+const sha256 = (text: string) => nodeCrypto().hash('sha256', text)
 
 /**
  * Go's json.MarshalIndent of a map[string]string, which the CLIs write: keys sorted, two-space
@@ -77,13 +77,9 @@ export function formatKeyed(object: Record<string, string>): string {
 
 /** Reads a file we may write, refusing anything but a regular file. Undefined when absent. */
 function readRegular(file: string): string | undefined {
-  let stat: Stats
-  try {
-    stat = lstatSync(file)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
+  // Not a thrown ENOENT: a login checks ten absent files, and each exception costs a stack trace.
+  const stat = lstatSync(file, { throwIfNoEntry: false })
+  if (stat === undefined) return undefined
   if (stat.isSymbolicLink()) {
     throw new ConvoxError(
       `${file} is a symbolic link; refusing to write credentials through it: remove the link and run again.`
@@ -123,7 +119,7 @@ export function checkSettings(dir: string): void {
 
 /** Temporary file then rename: a reader never sees half a file, and the mode is 0600 from the start. */
 export function writeAtomic(file: string, content: string): void {
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  const temp = join(dirname(file), `.${basename(file)}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`)
   try {
     writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
     chmodSync(temp, 0o600) // the umask may have narrowed nothing, but an inherited ACL may have widened it
@@ -168,10 +164,13 @@ function record(journal: Journal, entry: JournalEntry): void {
 }
 
 /**
- * Applies the edits, recording each in the journal. All or nothing: if one write fails, the ones
- * before it are undone and the settings directory is left as it was.
+ * Applies the edits, recording each in the journal, and returns the files it wrote. All or
+ * nothing: if one write fails, the ones before it are undone and the settings directory is left as
+ * it was. A file that already holds what it would get is left alone, only re-chmodded: nothing to
+ * undo, and no rename over it (ext4 flushes a file renamed over another, about 0.5 ms each).
  */
-export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log): void {
+export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log): string[] {
+  const written: string[] = []
   const attempt: Journal = { dir: journal.dir, createdDirs: [], entries: [] }
   try {
     ensureDir(journal.dir, attempt)
@@ -186,6 +185,10 @@ export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log
         continue
       }
       const { text, before } = applyEdit(current, edit, edit.value)
+      if (text === current) {
+        chmodSync(file, 0o600)
+        continue
+      }
       const entry = {
         file: edit.file,
         key: 'key' in edit ? edit.key : undefined,
@@ -198,6 +201,7 @@ export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log
         ...('key' in edit && current !== undefined && { fileBefore: current })
       })
       writeAtomic(file, text)
+      if (!written.includes(edit.file)) written.push(edit.file)
     }
   } catch (error) {
     undoSettings(attempt, log)
@@ -205,6 +209,7 @@ export function writeSettings(edits: readonly Edit[], journal: Journal, log: Log
   }
   journal.createdDirs.push(...attempt.createdDirs)
   for (const entry of attempt.entries) record(journal, entry)
+  return written
 }
 
 /**

@@ -1,10 +1,9 @@
-import { Agent } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { NetworkError } from '../convox/api.ts'
 import type { Clock } from '../convox/clock.ts'
 import { ConvoxError, InputError } from '../convox/errors.ts'
 import type { HttpsAnswer } from '../convox/https.ts'
-import { httpsRequest } from '../convox/https.ts'
+import { HttpsClient, httpsTarget } from '../convox/https.ts'
 import type { Log } from '../convox/log.ts'
 import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from '../convox/retry.ts'
 import type { SecretStore } from '../convox/secret-store.ts'
@@ -47,7 +46,7 @@ export class GitHubSecretStore implements SecretStore {
   private readonly apiBase: URL
   /** Secrets path of the scope, from the API root: `/repos/o/r/actions/secrets` or the environment's. */
   private readonly scopePath: string
-  private readonly agent: Agent
+  private readonly client: HttpsClient
   private publicKey: PublicKey | undefined
 
   constructor(options: GitHubSecretStoreOptions) {
@@ -63,10 +62,7 @@ export class GitHubSecretStore implements SecretStore {
         ? `/repos/${owner}/${repo}/actions/secrets`
         : `/repos/${owner}/${repo}/environments/${encodeURIComponent(options.environment)}/secrets`
     const caCert = options.tls?.caCert
-    this.agent = new Agent({
-      keepAlive: true,
-      ca: caCert ? [...rootCertificates, caCert] : undefined
-    })
+    this.client = new HttpsClient({ ca: caCert ? [...rootCertificates, caCert] : undefined })
   }
 
   describe(which: 'current' | 'next'): string {
@@ -193,7 +189,7 @@ export class GitHubSecretStore implements SecretStore {
       'User-Agent': USER_AGENT
     }
     if (body !== undefined) headers['Content-Type'] = 'application/json'
-    return httpsRequest(url, { method, headers, body, agent: this.agent, timeoutMs: ATTEMPT_TIMEOUT_MS })
+    return this.client.request(httpsTarget(url), { method, headers, body, timeoutMs: ATTEMPT_TIMEOUT_MS })
   }
 }
 
