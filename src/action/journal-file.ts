@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { nodeCrypto } from '../builtins.ts'
@@ -11,16 +11,13 @@ import { writeAtomic } from '../convox/settings.ts'
  * deleted by the post step.
  */
 export function saveJournal(journal: Journal, existingPath: string): string {
-  const text = JSON.stringify(journal)
-  if (existingPath) {
-    writeAtomic(existingPath, text)
-    return existingPath
-  }
-  // A new name, created exclusively: nothing else's file or link is written through.
-  const name = `convox-login-${nodeCrypto().randomBytes(6).toString('hex')}.json`
-  const file = join(process.env.RUNNER_TEMP || tmpdir(), name)
-  writeFileSync(file, text, { mode: 0o600, flag: 'wx' })
-  chmodSync(file, 0o600) // as writeAtomic: an inherited ACL may have widened the mode
+  const file =
+    existingPath ||
+    join(
+      process.env.RUNNER_TEMP || tmpdir(),
+      `convox-login-${nodeCrypto().randomBytes(6).toString('hex')}.json`
+    )
+  writeAtomic(file, JSON.stringify(journal))
   return file
 }
 

@@ -1,5 +1,6 @@
 import type { HttpsAnswer } from './https.ts'
-import { HttpsClient } from './https.ts'
+import type { HttpsTarget } from './https.ts'
+import { HttpsClient, httpsTarget } from './https.ts'
 
 export { classifyNetworkError, NetworkError } from './https.ts'
 export type { NetworkErrorKind } from './https.ts'
@@ -34,10 +35,14 @@ export class ConvoxApi {
   readonly host: string
   private readonly authorization: string
   private readonly client: HttpsClient
+  /** Where `host` (`name`, `name:port`, `[v6]:port`) connects. */
+  private readonly origin: Omit<HttpsTarget, 'path'>
 
   constructor(host: string, password: string, client: HttpsClient) {
     this.host = host
     this.client = client
+    const { hostname, port } = httpsTarget(`https://${host}/`)
+    this.origin = { hostname, port }
     this.authorization = `Basic ${Buffer.from(`convox:${password}`).toString('base64')}`
   }
 
@@ -68,19 +73,8 @@ export class ConvoxApi {
     if (request.rack) headers.Rack = request.rack
     if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded'
     return this.client.request(
-      { hostname: hostname(this.host), port: port(this.host), path: request.path },
+      { ...this.origin, path: request.path },
       { method: request.method, headers, body, timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS }
     )
   }
-}
-
-function hostname(host: string): string {
-  const bracketed = /^\[(.*)\](?::\d+)?$/.exec(host)
-  if (bracketed) return bracketed[1]!
-  return host.replace(/:\d+$/, '')
-}
-
-function port(host: string): number {
-  const match = /:(\d+)$/.exec(host)
-  return match && !/^\[[^\]]*$/.test(host) ? Number(match[1]) : 443
 }

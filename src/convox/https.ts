@@ -88,8 +88,8 @@ const UNSAFE = /[\r\n\0]/
 
 export class HttpsClient {
   private readonly options: HttpsClientOptions
-  /** One idle, verified connection per host:port, for the next request there. */
-  private readonly idle = new Map<string, TLSSocket>()
+  /** One idle, verified connection per host:port, for the next request there, and its listener. */
+  private readonly idle = new Map<string, { socket: TLSSocket; drop: () => void }>()
 
   constructor(options: HttpsClientOptions = {}) {
     this.options = options
@@ -150,7 +150,7 @@ export class HttpsClient {
 
   /** Closes idle connections so the process can exit at once. */
   close(): void {
-    for (const socket of this.idle.values()) socket.destroy()
+    for (const { socket } of this.idle.values()) socket.destroy()
     this.idle.clear()
   }
 
@@ -168,30 +168,28 @@ export class HttpsClient {
   }
 
   private park(key: string, socket: TLSSocket): void {
-    this.idle.get(key)?.destroy()
+    this.idle.get(key)?.socket.destroy()
     // An idle connection the server closes (or resets) simply leaves the pool; it must not keep
     // the process alive either.
     const drop = () => {
-      if (this.idle.get(key) === socket) this.idle.delete(key)
+      if (this.idle.get(key)?.socket === socket) this.idle.delete(key)
       socket.destroy()
     }
     socket.on('error', drop).on('close', drop).on('end', drop).on('data', drop)
     socket.unref()
-    this.idle.set(key, Object.assign(socket, { [DROP]: drop }))
+    this.idle.set(key, { socket, drop })
   }
 
   private takeIdle(key: string): TLSSocket | undefined {
-    const socket = this.idle.get(key) as (TLSSocket & { [DROP]?: () => void }) | undefined
-    if (!socket) return undefined
+    const parked = this.idle.get(key)
+    if (!parked) return undefined
     this.idle.delete(key)
-    const drop = socket[DROP]!
+    const { socket, drop } = parked
     socket.off('error', drop).off('close', drop).off('end', drop).off('data', drop)
     socket.ref()
     return socket
   }
 }
-
-const DROP = Symbol('drop')
 
 function isAddress(hostname: string): boolean {
   return /^[\d.]+$/.test(hostname) || hostname.includes(':')
