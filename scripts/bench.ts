@@ -1,6 +1,6 @@
 // npm run bench: how fast the bundled action starts and logs in, what a cached CLI adds, and how
 // quickly a keyroll notices the new key. Run by Node 24 directly (type stripping), like the fakes.
-//   BENCH_RUNS=15          runs per start-up case, interleaved
+//   BENCH_RUNS=30          runs per start-up case, interleaved
 //   BENCH_REAL_KEYROLL=0   skip the real-time keyroll runs through the action (about 4 minutes)
 import { spawn } from 'node:child_process'
 import type { WindowPhase } from '../test-support/fake-convox.ts'
@@ -15,22 +15,27 @@ import {
   simulateKeyroll
 } from '../test-support/keyroll-windows.ts'
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 15)
+const RUNS = Number(process.env.BENCH_RUNS ?? 30)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const fixed = (x: number, digits = 1) => x.toFixed(digits)
 
+// What TLS support alone costs: node:tls loaded, nothing sent, the process ended as the action ends.
+const TLS_ONLY = `require('node:tls'); process.exit()`
+
 // The floor for any login: a bare client sending the same two requests over node:tls, as the
-// action's client does (src/convox/https.ts), and nothing else. The fake answers both chunked.
+// action's client does (src/convox/https.ts), and nothing else; it ends with process.exit(), as
+// the action does (src/index.ts), so the two are compared on the same terms. The fake answers both
+// chunked.
 const MINIMAL_CLIENT = `const s = require('node:tls').connect({ host: '127.0.0.1', port: +process.env.PORT, ca: process.env.CA });
 let got = '', done; s.setEncoding('latin1'); s.on('data', d => { got += d; if (got.endsWith('\\r\\n0\\r\\n\\r\\n')) { got = ''; done() } });
 const get = p => new Promise(ok => { done = ok; s.write('GET ' + p + ' HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nAuthorization: Basic ' + Buffer.from('convox:bench-key').toString('base64') + '\\r\\n\\r\\n') });
-get('/auth').then(() => get('/system')).then(() => s.destroy())`
+get('/auth').then(() => get('/system')).then(() => process.exit())`
 
 // The same through node:https, which the action no longer uses: what Node's HTTP stack adds.
 const HTTPS_CLIENT = `const https = require('node:https'); const agent = new https.Agent({ keepAlive: true, ca: process.env.CA });
 const get = p => new Promise((ok, no) => https.get({ host: '127.0.0.1', port: +process.env.PORT, path: p, agent,
   headers: { Authorization: 'Basic ' + Buffer.from('convox:bench-key').toString('base64') } }, r => { r.resume(); r.on('end', ok) }).on('error', no));
-get('/auth').then(() => get('/system')).then(() => agent.destroy())`
+get('/auth').then(() => get('/system')).then(() => process.exit())`
 
 const LEAN_LOGIN = new URL('lean-login.cjs', import.meta.url).pathname
 
@@ -77,6 +82,7 @@ async function startup(): Promise<void> {
   const mirrorRequests = mirror.requests.length
 
   const bare: number[] = []
+  const tlsOnly: number[] = []
   const floor: number[] = []
   const httpsFloor: number[] = []
   const lean: number[] = []
@@ -85,6 +91,7 @@ async function startup(): Promise<void> {
   const cached: number[] = []
   for (let i = 0; i < RUNS; i++) {
     bare.push(await timeNode(['-e', '0']))
+    tlsOnly.push(await timeNode(['-e', TLS_ONLY]))
     floor.push(await timeNode(['-e', MINIMAL_CLIENT], { CA: rack.caCert, PORT: String(rack.port) }))
     httpsFloor.push(await timeNode(['-e', HTTPS_CLIENT], { CA: rack.caCert, PORT: String(rack.port) }))
     lean.push((await step(login, [], LEAN_LOGIN)).durationMs)
@@ -100,31 +107,45 @@ async function startup(): Promise<void> {
     const { stderr } = await step(login, ['--import', MEMORY_PROBE])
     rss.push(Number(/maxrss=(\d+)/.exec(stderr)?.[1]))
   }
-  const ratio = median(alone) / median(bare)
+  const base = median(bare)
+  const target = 1.6 * base
+  const times = (xs: number[]) => `${fixed(median(xs))} ms | ${fixed(median(xs) / base, 2)}x bare Node`
+  // Per-round differences, not a difference of medians: both runs of a round see the same machine.
+  const over = (xs: number[], ys: number[]) => median(xs.map((x, i) => x - ys[i]!))
   const extra = median(cached) - median(alone)
   console.log(`\nStart-up: ${RUNS} interleaved runs each, medians, Node ${process.version}`)
-  console.log('| case | median | against the target |')
+  console.log('| case | median | against bare Node |')
   console.log('|---|---|---|')
-  console.log(`| \`node -e 0\` | ${fixed(median(bare))} ms | |`)
+  console.log(`| \`node -e 0\` | ${fixed(base)} ms | |`)
+  console.log(`| node:tls loaded, nothing sent, process.exit() | ${times(tlsOnly)} |`)
+  console.log(`| floor: a bare node:tls client, the same 2 requests, process.exit() | ${times(floor)} |`)
+  console.log(`| the same bare client on node:https | ${times(httpsFloor)} |`)
   console.log(
-    `| floor: a bare node:tls client, the same 2 requests | ${fixed(median(floor))} ms | ${fixed(median(floor) / median(bare), 2)}x bare Node |`
+    `| lean reference: the same work as one script, none of the checks (scripts/lean-login.cjs) | ${times(lean)} |`
   )
   console.log(
-    `| the same bare client on node:https | ${fixed(median(httpsFloor))} ms | ${fixed(median(httpsFloor) / median(bare), 2)}x bare Node |`
+    `| login + validation (Rack, 2 requests), over the settings of an earlier login | ${times(alone)} (target <= 1.6x) |`
   )
   console.log(
-    `| lean reference: the same work as one script, none of the checks (scripts/lean-login.cjs) | ${fixed(median(lean))} ms | ${fixed(median(lean) / median(bare), 2)}x bare Node |`
-  )
-  console.log(
-    `| login + validation (Rack, 2 requests), over the settings of an earlier login | ${fixed(median(alone))} ms | ${fixed(ratio, 2)}x bare Node (target <= 1.6x) |`
-  )
-  console.log(
-    `| the same, first login on a new runner (no settings yet) | ${fixed(median(first))} ms | ${fixed(median(first) / median(bare), 2)}x bare Node (target <= 1.6x) |`
+    `| the same, first login on a new runner (no settings yet) | ${times(first)} (target <= 1.6x) |`
   )
   console.log(
     `| login + cached CLI | ${fixed(median(cached))} ms | +${fixed(extra)} ms over login (target <= 20 ms); ${mirror.requests.length - mirrorRequests} mirror requests |`
   )
   console.log(`| peak memory of a login | ${fixed(Math.max(...rss) / 1024)} MiB | target <= 64 MiB |`)
+  console.log(
+    `\nOver the floor (median of per-round differences): the login ${fixed(over(alone, floor))} ms, ` +
+      `a first login ${fixed(over(first, floor))} ms, the lean reference ${fixed(over(lean, floor))} ms.`
+  )
+  // The floor is what any login that verifies TLS and sends these two requests pays; when it alone
+  // is over 1.6x, the ratio target cannot be met on this machine by any code (docs/performance.md).
+  const verdict =
+    median(alone) <= target
+      ? 'the login meets the 1.6x target'
+      : median(floor) > target
+        ? `the floor alone is over the 1.6x target (${fixed(median(floor))} ms against ${fixed(target)} ms): no login can meet it on this machine`
+        : `the login is ${fixed(median(alone) - target)} ms over the 1.6x target (${fixed(target)} ms)`
+  console.log(`Target: 1.6x bare Node is ${fixed(target)} ms here; ${verdict}.`)
   removeRunner(runner)
   await Promise.all([rack.close(), mirror.close()])
 }
