@@ -1,15 +1,20 @@
-// Bundles the action into dist/ with esbuild (docs/bundler.md says why esbuild and why CommonJS).
-//   dist/index.cjs   all of our code, the one file a login loads (action.yml runs it)
-//   dist/vendor/     the two heavy dependencies, each one file, required only by the feature that
-//                    needs it: @actions/tool-cache (CLI install on a cache miss) and libsodium
-//                    (keyroll with update-secret)
+// Bundles the action into dist/ with esbuild (docs/bundler.md says why esbuild, why CommonJS and
+// why two files of our own).
+//   dist/index.cjs     the login and the post step: the one file they load (action.yml runs it)
+//   dist/features.cjs  the CLI install, the keyroll and the GitHub secret store (src/features.ts),
+//                      loaded only when an input asks for one of them; it takes every module it
+//                      shares with index.cjs from index.cjs (see SHARED below)
+//   dist/vendor/       the two heavy dependencies, each one file, required only by the feature that
+//                      needs it: @actions/tool-cache (CLI install on a cache miss) and libsodium
+//                      (keyroll with update-secret)
 import * as esbuild from 'esbuild'
 import fs from 'node:fs'
+import path from 'node:path'
 
-// Where index.cjs finds the vendor bundles (relative to itself), and what each exports. Our code
-// reaches them with import(), which hands a CommonJS file's module.exports over as the default
-// export and the names it can see statically as named exports; both are kept as the packages'
-// own entry points give them.
+// Where our files find the vendor bundles (relative to themselves: all live in dist/), and what
+// each exports. Our code reaches them with import(), which hands a CommonJS file's module.exports
+// over as the default export and the names it can see statically as named exports; both are kept
+// as the packages' own entry points give them.
 const VENDOR = {
   '@actions/tool-cache': {
     file: './vendor/tool-cache.cjs',
@@ -25,6 +30,16 @@ const VENDOR = {
   }
 }
 
+const FEATURES = path.resolve('src/features.ts')
+
+// The name under which index.cjs exports the modules that features.cjs uses too. features.cjs must
+// use index.cjs's instances of them, not copies of its own: a ConvoxError thrown by the keyroll
+// must be the class main.ts tests with instanceof, and a module's state (the HTTPS client's pool)
+// must be one. So each import of such a module in features.cjs becomes a look-up in this export;
+// require('./index.cjs') from features.cjs returns the running step's exports, since Node caches
+// the main module like any other.
+const SHARED = 'sharedModules'
+
 const common = {
   bundle: true,
   format: 'cjs',
@@ -36,23 +51,97 @@ const common = {
   logLevel: 'warning'
 }
 
-fs.rmSync('dist', { recursive: true, force: true })
-const builds = [
-  esbuild.build({
-    ...common,
-    entryPoints: ['src/index.ts'],
-    outfile: 'dist/index.cjs',
-    plugins: [
-      {
-        name: 'vendor',
-        setup(build) {
-          const names = new RegExp(`^(${Object.keys(VENDOR).join('|')})$`)
-          build.onResolve({ filter: names }, args => ({ path: VENDOR[args.path].file, external: true }))
+const vendor = {
+  name: 'vendor',
+  setup(build) {
+    const names = new RegExp(`^(${Object.keys(VENDOR).join('|')})$`)
+    build.onResolve({ filter: names }, args => ({ path: VENDOR[args.path].file, external: true }))
+  }
+}
+
+// In index.cjs, src/features.ts is the other file, loaded by import() when needed.
+const featuresApart = {
+  name: 'features-apart',
+  setup(build) {
+    build.onResolve({ filter: /\/features\.ts$/ }, args =>
+      path.resolve(args.resolveDir, args.path) === FEATURES
+        ? { path: './features.cjs', external: true }
+        : undefined
+    )
+  }
+}
+
+/** Our source files in a build, as paths relative to the repository (`src/convox/errors.ts`). */
+const sources = metafile => Object.keys(metafile.inputs).filter(file => file.startsWith('src/'))
+
+/** In features.cjs, each of `shared` (index.cjs's modules) becomes a look-up in index.cjs's exports. */
+function fromIndex(shared, used) {
+  return {
+    name: 'from-index',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/index\.cjs$/, namespace: 'from-index' }, () => ({
+        path: './index.cjs',
+        external: true
+      }))
+      build.onResolve({ filter: /^\.\.?\// }, args => {
+        const file = path.relative('.', path.resolve(args.resolveDir, args.path)).split(path.sep).join('/')
+        return shared.has(file) ? { path: file, namespace: 'from-index' } : undefined
+      })
+      build.onLoad({ filter: /.*/, namespace: 'from-index' }, args => {
+        used.add(args.path)
+        return {
+          contents: `module.exports = require('./index.cjs').${SHARED}[${JSON.stringify(args.path)}]`,
+          loader: 'js'
         }
-      }
-    ]
-  }),
-  ...Object.values(VENDOR).map(({ file, contents, footer }) =>
+      })
+    }
+  }
+}
+
+fs.rmSync('dist', { recursive: true, force: true })
+
+// 1. The login and post step on their own, to learn which of our modules index.cjs holds.
+const probe = await esbuild.build({
+  ...common,
+  entryPoints: ['src/index.ts'],
+  write: false,
+  outfile: 'dist/index.cjs',
+  plugins: [vendor, featuresApart]
+})
+const inIndex = new Set(sources(probe.metafile))
+
+// 2. features.cjs, with every module that index.cjs holds taken from it.
+const used = new Set()
+const features = await esbuild.build({
+  ...common,
+  entryPoints: ['src/features.ts'],
+  outfile: 'dist/features.cjs',
+  plugins: [vendor, fromIndex(inIndex, used)]
+})
+
+// 3. index.cjs for real: the same code, exporting the modules that features.cjs takes from it.
+const shared = [...used].sort()
+const entry = [
+  "import './src/index.ts'",
+  ...shared.map((file, i) => `import * as m${i} from './${file}'`),
+  `export const ${SHARED} = { ${shared.map((file, i) => `${JSON.stringify(file)}: m${i}`).join(', ')} }`
+].join('\n')
+const index = await esbuild.build({
+  ...common,
+  stdin: { contents: entry, resolveDir: '.', sourcefile: 'dist-entry.js', loader: 'js' },
+  outfile: 'dist/index.cjs',
+  plugins: [vendor, featuresApart]
+})
+
+// Each of our modules is in one file only; a second copy would be a second class and a second state.
+const both = sources(features.metafile).filter(file => inIndex.has(file))
+const grown = sources(index.metafile).filter(file => !inIndex.has(file))
+if (both.length || grown.length) {
+  throw new Error(`modules bundled into both files: ${[...both, ...grown].join(', ')}`)
+}
+
+const vendors = await Promise.all(
+  Object.values(VENDOR).map(({ file, contents, footer }) =>
     esbuild.build({
       ...common,
       stdin: { contents, resolveDir: '.', sourcefile: file },
@@ -60,8 +149,8 @@ const builds = [
       outfile: `dist/${file}`
     })
   )
-]
-for (const result of await Promise.all(builds)) {
+)
+for (const result of [index, features, ...vendors]) {
   for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith('.cjs')) console.log(`${file}  ${(bytes / 1024).toFixed(1)} KiB`)
   }

@@ -105,8 +105,8 @@ export async function run(): Promise<void> {
 }
 
 async function installCli(inputs: Inputs): Promise<InstalledCli> {
-  // Loaded only when asked for: it brings @actions/tool-cache.
-  const { installCli: install } = await import('../cli/install.ts')
+  // Loaded only when asked for (features.ts); a cache miss brings @actions/tool-cache too.
+  const { installCli: install } = await import('../features.ts')
   // convox/convox's releases live on github.com. On GitHub Enterprise Server the job's API is
   // another host, and its token must not be sent to github.com.
   const server = process.env.GITHUB_SERVER_URL
@@ -202,9 +202,9 @@ async function logIn(inputs: Inputs, journal: Journal): Promise<Session> {
 }
 
 async function rollKey(inputs: Inputs, session: Session): Promise<KeyrollResult> {
-  const { runKeyroll, KeyrollError } = await import('../convox/keyroll.ts')
+  const { runKeyroll, KeyrollError, gitHubSecretStoreFromEnv } = await import('../features.ts')
   const store = inputs.updateSecret
-    ? (await import('../github/secrets.ts')).gitHubSecretStoreFromEnv(process.env, {
+    ? gitHubSecretStoreFromEnv(process.env, {
         token: inputs.githubToken,
         name: inputs.updateSecret,
         environment: inputs.updateSecretEnvironment || undefined,
