@@ -32,13 +32,15 @@ const VENDOR = {
 
 const FEATURES = path.resolve('src/features.ts')
 
-// The name under which index.cjs exports the modules that features.cjs uses too. features.cjs must
-// use index.cjs's instances of them, not copies of its own: a ConvoxError thrown by the keyroll
-// must be the class main.ts tests with instanceof, and a module's state (the HTTPS client's pool)
-// must be one. So each import of such a module in features.cjs becomes a look-up in this export;
-// require('./index.cjs') from features.cjs returns the running step's exports, since Node caches
-// the main module like any other.
-const SHARED = 'sharedModules'
+// Where index.cjs puts the modules that features.cjs uses too. features.cjs must use index.cjs's
+// instances of them, not copies of its own: a ConvoxError thrown by the keyroll must be the class
+// main.ts tests with instanceof, and a module's state must exist once. So each import of such a
+// module in features.cjs becomes a look-up in this registry, which index.cjs fills as it loads. A
+// registry rather than require('./index.cjs'): that returns the running step's module only while
+// Node resolves both paths alike (--preserve-symlinks can make them differ), and otherwise would
+// load, and so start, the action a second time. SHARED is the registry's key, as source text for
+// the code generated into both files.
+const SHARED = "Symbol.for('convox-login.sharedModules')"
 
 const common = {
   bundle: true,
@@ -74,23 +76,33 @@ const featuresApart = {
 /** Our source files in a build, as paths relative to the repository (`src/convox/errors.ts`). */
 const sources = metafile => Object.keys(metafile.inputs).filter(file => file.startsWith('src/'))
 
-/** In features.cjs, each of `shared` (index.cjs's modules) becomes a look-up in index.cjs's exports. */
+/** In features.cjs, each of `shared` (index.cjs's modules) becomes a look-up in index.cjs's registry. */
 function fromIndex(shared, used) {
+  const REGISTRY = 'registry of index.cjs'
   return {
     name: 'from-index',
     setup(build) {
-      build.onResolve({ filter: /^\.\/index\.cjs$/, namespace: 'from-index' }, () => ({
-        path: './index.cjs',
-        external: true
+      build.onResolve({ filter: new RegExp(`^${REGISTRY}$`) }, () => ({
+        path: REGISTRY,
+        namespace: 'from-index'
       }))
       build.onResolve({ filter: /^\.\.?\// }, args => {
         const file = path.relative('.', path.resolve(args.resolveDir, args.path)).split(path.sep).join('/')
         return shared.has(file) ? { path: file, namespace: 'from-index' } : undefined
       })
       build.onLoad({ filter: /.*/, namespace: 'from-index' }, args => {
+        if (args.path === REGISTRY) {
+          return {
+            contents:
+              `const shared = globalThis[${SHARED}]\n` +
+              "if (!shared) throw new Error('dist/features.cjs runs only under dist/index.cjs, which shares its modules with it')\n" +
+              'module.exports = shared',
+            loader: 'js'
+          }
+        }
         used.add(args.path)
         return {
-          contents: `module.exports = require('./index.cjs').${SHARED}[${JSON.stringify(args.path)}]`,
+          contents: `module.exports = require('${REGISTRY}')[${JSON.stringify(args.path)}]`,
           loader: 'js'
         }
       })
@@ -119,12 +131,14 @@ const features = await esbuild.build({
   plugins: [vendor, fromIndex(inIndex, used)]
 })
 
-// 3. index.cjs for real: the same code, exporting the modules that features.cjs takes from it.
+// 3. index.cjs for real: the same code, registering the modules that features.cjs takes from it.
+// The registry is filled once src/index.ts has loaded; features.cjs loads later, on an import()
+// that the step reaches only after an await.
 const shared = [...used].sort()
 const entry = [
   "import './src/index.ts'",
   ...shared.map((file, i) => `import * as m${i} from './${file}'`),
-  `export const ${SHARED} = { ${shared.map((file, i) => `${JSON.stringify(file)}: m${i}`).join(', ')} }`
+  `globalThis[${SHARED}] = { ${shared.map((file, i) => `${JSON.stringify(file)}: m${i}`).join(', ')} }`
 ].join('\n')
 const index = await esbuild.build({
   ...common,
