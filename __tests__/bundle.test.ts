@@ -14,7 +14,8 @@ import { DIST, runnerPool, runStepTrustingInputs } from '../test-support/run-act
  */
 
 const KEY = 'BundleRackKeyMnBvCxZaSdFg'
-const FEATURES = path.join(path.dirname(DIST), 'features.cjs')
+const DIST_DIR = path.dirname(DIST)
+const FEATURES = path.join(DIST_DIR, 'features.cjs')
 
 // Preloaded into the step: at exit, the files of dist/ that Node loaded, one per line.
 const PROBE = `data:text/javascript,${encodeURIComponent(
@@ -42,12 +43,11 @@ describe('dist/', () => {
       postOf
     })
     expect(step.error).toBeUndefined()
-    const distDir = path.dirname(DIST)
     const loaded = fs
       .readFileSync(out, 'utf8')
       .split('\n')
-      .filter(file => file.startsWith(distDir))
-      .map(file => path.relative(distDir, file))
+      .filter(file => file.startsWith(DIST_DIR))
+      .map(file => path.relative(DIST_DIR, file))
     return { step, loaded }
   }
 
