@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals'
 import fs from 'node:fs'
 import path from 'node:path'
-import { ConvoxApi } from '../src/convox/api.ts'
-import { rackUrl, secretForms } from '../src/convox/secrets.ts'
+import { ConvoxApi } from '../src/core/api.ts'
+import { rackUrl, secretForms } from '../src/core/secrets.ts'
 import type {
   FakeConvox,
   FakeConvoxOptions,

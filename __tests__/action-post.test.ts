@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import fs from 'node:fs'
 import path from 'node:path'
-import { secretForms } from '../src/convox/secrets.ts'
+import { secretForms } from '../src/core/secrets.ts'
 import type { FakeConvox } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import type { Runner, StepResult } from '../test-support/run-action.ts'

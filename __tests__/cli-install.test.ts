@@ -4,8 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import type { InstallCliOptions, InstalledCli } from '../src/cli/install.ts'
-import { cliAsset } from '../src/cli/release.ts'
+import type { InstallCliOptions, InstalledCli } from '../src/core/cli-install/install.ts'
+import { cliAsset } from '../src/core/cli-install/release.ts'
 import type { FakeMirror } from '../test-support/fake-mirror.ts'
 import {
   HTML_PAGE,
@@ -16,7 +16,7 @@ import {
 } from '../test-support/fake-mirror.ts'
 
 const run = promisify(execFile)
-const INSTALL_MODULE = new URL('../src/cli/install.ts', import.meta.url).href
+const INSTALL_MODULE = new URL('../src/core/cli-install/install.ts', import.meta.url).href
 
 /**
  * The installer runs where the action runs: a Node 24 process of its own, with a runner's

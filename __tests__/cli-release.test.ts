@@ -9,7 +9,7 @@ import {
   isHtml,
   latestReleaseUrl,
   latestTag
-} from '../src/cli/release.ts'
+} from '../src/core/cli-install/release.ts'
 import { HTML_PAGE, realExecutable } from '../test-support/fake-mirror.ts'
 
 const URL = 'https://mirror.example.com/convox/3.24.9/convox-linux'

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parse } from 'yaml'
-import { parseInputs } from '../src/inputs.ts'
+import { parseInputs } from '../src/action/inputs.ts'
 
 /** The README is what users copy from: its tables must match action.yml and its examples must parse. */
 

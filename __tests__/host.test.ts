@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { normaliseHost } from '../src/convox/host.ts'
+import { normaliseHost } from '../src/core/host.ts'
 
 describe('normaliseHost', () => {
   it.each([

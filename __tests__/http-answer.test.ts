@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { parseAnswer } from '../src/convox/http-answer.ts'
+import { parseAnswer } from '../src/core/http-answer.ts'
 
 const bytes = (text: string) => Buffer.from(text, 'latin1')
 

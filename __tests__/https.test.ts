@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process'
 import https from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import tls from 'node:tls'
-import type { HttpsTarget } from '../src/convox/https.ts'
-import { HttpsClient, httpsTarget, NetworkError } from '../src/convox/https.ts'
+import type { HttpsTarget } from '../src/core/https.ts'
+import { HttpsClient, httpsTarget, NetworkError } from '../src/core/https.ts'
 import { closedPort, listenOnLoopback, testTls } from '../test-support/tls.ts'
 
 /**
@@ -171,7 +171,7 @@ describe('HttpsClient against a well-behaved server', () => {
   it('lets the process exit with an idle connection open', async () => {
     const server = await httpsServer((_req, res) => res.end('ok'))
     const script = `
-      import { HttpsClient } from ${JSON.stringify(new URL('../src/convox/https.ts', import.meta.url).href)}
+      import { HttpsClient } from ${JSON.stringify(new URL('../src/core/https.ts', import.meta.url).href)}
       const client = new HttpsClient({ ca: process.env.CA })
       const answer = await client.request({ hostname: '127.0.0.1', port: ${server.target('/').port}, path: '/auth' }, { headers: {}, timeoutMs: 5000 })
       console.log(answer.status)`

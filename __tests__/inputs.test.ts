@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import path from 'node:path'
-import { InputError } from '../src/convox/errors.ts'
-import type { Inputs } from '../src/inputs.ts'
-import { parseInputs } from '../src/inputs.ts'
+import { InputError } from '../src/core/errors.ts'
+import type { Inputs } from '../src/action/inputs.ts'
+import { parseInputs } from '../src/action/inputs.ts'
 
 const HOME = '/home/runner'
 const WORKSPACE = '/home/runner/work/app/app'

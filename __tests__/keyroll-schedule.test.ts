@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { silentLog } from '../src/convox/log.ts'
+import { silentLog } from '../src/core/log.ts'
 import {
   DEFAULT_KEYROLL_TIMING,
   generateRackPassword,
@@ -8,7 +8,7 @@ import {
   maxPollDelay,
   pollDelay,
   runKeyroll
-} from '../src/convox/keyroll.ts'
+} from '../src/core/keyroll.ts'
 import { simulateRack } from '../test-support/fake-convox.ts'
 import type { KeyrollMeasure } from '../test-support/keyroll-windows.ts'
 import { KEYROLL_WINDOWS, requestsPerMinute, simulateKeyroll } from '../test-support/keyroll-windows.ts'

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import type { ApiRequest, ApiResponse } from '../src/convox/api.ts'
-import { ConvoxApi, NetworkError } from '../src/convox/api.ts'
-import type { Clock } from '../src/convox/clock.ts'
-import type { Log } from '../src/convox/log.ts'
+import type { ApiRequest, ApiResponse } from '../src/core/api.ts'
+import { ConvoxApi, NetworkError } from '../src/core/api.ts'
+import type { Clock } from '../src/core/clock.ts'
+import type { Log } from '../src/core/log.ts'
 import {
   DEFAULT_BACKOFF,
   fullJitterDelay,
   isTransientStatus,
   parseRetryAfter,
   sendWithRetry
-} from '../src/convox/retry.ts'
+} from '../src/core/retry.ts'
 import type { FakeConvox } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import { closedPort } from '../test-support/tls.ts'

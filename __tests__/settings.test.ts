@@ -2,8 +2,8 @@ import { afterAll, describe, expect, it } from '@jest/globals'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { Log } from '../src/convox/log.ts'
-import type { Edit, Journal } from '../src/convox/settings.ts'
+import type { Log } from '../src/core/log.ts'
+import type { Edit, Journal } from '../src/core/settings.ts'
 import { mode, read, snapshot } from '../test-support/settings-dir.ts'
 import {
   checkSettings,
@@ -11,7 +11,7 @@ import {
   newJournal,
   undoSettings,
   writeSettings
-} from '../src/convox/settings.ts'
+} from '../src/core/settings.ts'
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-settings-test-'))
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }))

@@ -3,7 +3,7 @@
 // shows the settings it wrote (keys masked), the variables it exported and its outputs.
 import fs from 'node:fs'
 import path from 'node:path'
-import { secretForms } from '../src/convox/secrets.ts'
+import { secretForms } from '../src/core/secrets.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import type { StepResult } from '../test-support/run-action.ts'
 import { newRunner, removeRunner, runStep } from '../test-support/run-action.ts'

@@ -1,5 +1,4 @@
 import { post, run, unexpectedError } from './action/main.ts'
-import { nodeTls } from './builtins.ts'
 import { setFailed, warning } from './action/runner.ts'
 import { state } from './action/state.ts'
 
@@ -9,9 +8,6 @@ import { state } from './action/state.ts'
 // are written synchronously, the API's connections are closed, and a CLI download drains what
 // tool-cache logged (main.ts).
 const isPost = state.isPost()
-// Before anything else, so that Node's root certificates are parsed while the step reads its
-// inputs (builtins.ts). A main step with validate: false loads it for nothing, about 3 ms.
-if (!isPost) nodeTls()
 void (isPost ? post() : run()).then(
   () => process.exit(),
   (error: unknown) => {

@@ -1,8 +1,8 @@
 import https from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ApiRequest, ApiResponse } from '../src/convox/api.ts'
-import { NetworkError } from '../src/convox/api.ts'
-import type { Clock } from '../src/convox/clock.ts'
+import type { ApiRequest, ApiResponse } from '../src/core/api.ts'
+import { NetworkError } from '../src/core/api.ts'
+import type { Clock } from '../src/core/clock.ts'
 import { listenOnLoopback, testTls } from './tls.ts'
 
 /**

@@ -1,5 +1,5 @@
-import { runKeyroll } from '../src/convox/keyroll.ts'
-import { silentLog } from '../src/convox/log.ts'
+import { runKeyroll } from '../src/core/keyroll.ts'
+import { silentLog } from '../src/core/log.ts'
 import type { RecordedRequest, WindowPhase } from './fake-convox.ts'
 import { simulateRack } from './fake-convox.ts'
 import { virtualClock } from './virtual-clock.ts'

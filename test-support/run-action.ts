@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { secretForms } from '../src/convox/secrets.ts'
+import { secretForms } from '../src/core/secrets.ts'
 import { testTls } from './tls.ts'
 
 /**

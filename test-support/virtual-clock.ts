@@ -1,4 +1,4 @@
-import type { Clock } from '../src/convox/clock.ts'
+import type { Clock } from '../src/core/clock.ts'
 
 /** Deterministic [0, 1) (mulberry32), so a failing schedule can be replayed from its seed. */
 export function seeded(seed: number): () => number {

@@ -1,9 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { nodeCrypto } from '../builtins.ts'
-import type { Journal } from '../convox/settings.ts'
-import { writeAtomic } from '../convox/settings.ts'
+import { randomBytes } from 'node:crypto'
+import type { Journal } from '../core/settings.ts'
+import { writeAtomic } from '../core/settings.ts'
 
 /**
  * The undo journal holds the previous content of the files this step changed (possibly another
@@ -15,7 +15,7 @@ export function saveJournal(journal: Journal, existingPath: string): string {
     existingPath ||
     join(
       process.env.RUNNER_TEMP || tmpdir(),
-      `convox-login-${nodeCrypto().randomBytes(6).toString('hex')}.json`
+      `convox-login-${randomBytes(6).toString('hex')}.json`
     )
   writeAtomic(file, JSON.stringify(journal))
   return file

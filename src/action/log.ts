@@ -1,5 +1,5 @@
-import { secretForms } from '../convox/secrets.ts'
-import type { Log } from '../convox/log.ts'
+import { secretForms } from '../core/secrets.ts'
+import type { Log } from '../core/log.ts'
 import * as runner from './runner.ts'
 
 /** The Convox logic's Log, on the runner: every secret form is masked as soon as it exists. */

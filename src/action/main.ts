@@ -1,16 +1,19 @@
 import { homedir } from 'node:os'
-import { formatDuration, realClock } from '../convox/clock.ts'
-import { ConvoxError } from '../convox/errors.ts'
-import type { Login } from '../convox/login.ts'
-import { login, loginEnvironment } from '../convox/login.ts'
-import { rackUrl, redact, secretForms } from '../convox/secrets.ts'
-import type { Journal } from '../convox/settings.ts'
-import { newJournal, undoSettings, writeSettings } from '../convox/settings.ts'
-import { RejectedKeyError } from '../convox/validate.ts'
-import type { KeyrollResult } from '../convox/keyroll.ts'
-import type { InstalledCli } from '../cli/install.ts'
-import type { Inputs } from '../inputs.ts'
-import { parseInputs } from '../inputs.ts'
+import { formatDuration, realClock } from '../core/clock.ts'
+import { ConvoxError } from '../core/errors.ts'
+import type { Login } from '../core/login.ts'
+import { login, loginEnvironment } from '../core/login.ts'
+import { rackUrl, redact, secretForms } from '../core/secrets.ts'
+import type { Journal } from '../core/settings.ts'
+import { newJournal, undoSettings, writeSettings } from '../core/settings.ts'
+import { RejectedKeyError } from '../core/validate.ts'
+import type { KeyrollResult } from '../core/keyroll.ts'
+import { KeyrollError, runKeyroll } from '../core/keyroll.ts'
+import { gitHubSecretStoreFromEnv } from '../core/github-secrets.ts'
+import { installCli as install } from '../core/cli-install/install.ts'
+import type { InstalledCli } from '../core/cli-install/install.ts'
+import type { Inputs } from './inputs.ts'
+import { parseInputs } from './inputs.ts'
 import { deleteJournal, loadJournal, saveJournal } from './journal-file.ts'
 import { actionLog } from './log.ts'
 import * as runner from './runner.ts'
@@ -105,8 +108,6 @@ export async function run(): Promise<void> {
 }
 
 async function installCli(inputs: Inputs): Promise<InstalledCli> {
-  // Loaded only when asked for (features.ts); a cache miss brings @actions/tool-cache too.
-  const { installCli: install } = await import('../features.ts')
   // convox/convox's releases live on github.com. On GitHub Enterprise Server the job's API is
   // another host, and its token must not be sent to github.com.
   const server = process.env.GITHUB_SERVER_URL
@@ -202,7 +203,6 @@ async function logIn(inputs: Inputs, journal: Journal): Promise<Session> {
 }
 
 async function rollKey(inputs: Inputs, session: Session): Promise<KeyrollResult> {
-  const { runKeyroll, KeyrollError, gitHubSecretStoreFromEnv } = await import('../features.ts')
   const store = inputs.updateSecret
     ? gitHubSecretStoreFromEnv(process.env, {
         token: inputs.githubToken,

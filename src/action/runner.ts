@@ -1,6 +1,6 @@
 import { appendFileSync, writeSync } from 'node:fs'
 import { EOL } from 'node:os'
-import { nodeCrypto } from '../builtins.ts'
+import { randomUUID } from 'node:crypto'
 
 /**
  * The runner's side of the protocol: workflow commands on stdout and file commands (GITHUB_ENV,
@@ -93,7 +93,7 @@ export function appendSummary(text: string): void {
  * newlines included. The delimiter is random, so a value cannot end its entry early.
  */
 function fileCommand(variable: string, entries: Record<string, string>): void {
-  const delimiter = `ghadelimiter_${nodeCrypto().randomUUID()}`
+  const delimiter = `ghadelimiter_${randomUUID()}`
   let text = ''
   for (const [name, value] of Object.entries(entries)) {
     if (name.includes(delimiter) || value.includes(delimiter)) {

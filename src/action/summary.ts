@@ -1,4 +1,4 @@
-import type { LoginResult } from '../convox/login.ts'
+import type { LoginResult } from '../core/login.ts'
 import { appendSummary } from './runner.ts'
 
 export interface SummaryExtras {

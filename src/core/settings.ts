@@ -10,7 +10,7 @@ import {
   statSync,
   writeFileSync
 } from 'node:fs'
-import { nodeCrypto } from '../builtins.ts'
+import { hash, randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 import { ConvoxError } from './errors.ts'
 import type { Log } from './log.ts'
@@ -55,8 +55,7 @@ export function newJournal(dir: string): Journal {
   return { dir, createdDirs: [], entries: [] }
 }
 
-// crypto.hash, the one-shot form: its first call costs half what createHash's does.
-const sha256 = (text: string) => nodeCrypto().hash('sha256', text)
+const sha256 = (text: string) => hash('sha256', text)
 
 /**
  * Go's json.MarshalIndent of a map[string]string, which the CLIs write: keys sorted, two-space
@@ -119,7 +118,7 @@ export function checkSettings(dir: string): void {
 
 /** Temporary file then rename: a reader never sees half a file, and the mode is 0600 from the start. */
 export function writeAtomic(file: string, content: string): void {
-  const temp = join(dirname(file), `.${basename(file)}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`)
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
     writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
     chmodSync(temp, 0o600) // the umask may have narrowed nothing, but an inherited ACL may have widened it

@@ -1,8 +1,9 @@
 import { homedir } from 'node:os'
 import { join, resolve, sep } from 'node:path'
-import { parseDuration } from './convox/duration.ts'
-import { InputError } from './convox/errors.ts'
-import { normaliseHost, PUBLIC_CONSOLE_HOST } from './convox/host.ts'
+import { parseDuration } from '../core/duration.ts'
+import { InputError } from '../core/errors.ts'
+import { normaliseHost, PUBLIC_CONSOLE_HOST } from '../core/host.ts'
+import { CLI_VERSION_V2, CLI_VERSION_V3 } from '../core/cli-install/release.ts'
 
 /**
  * Every input of the action, typed and checked in one place. Nothing else reads inputs, and
@@ -45,8 +46,6 @@ export interface InputContext {
 
 const RACK_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
-export const CLI_VERSION_V3 = /^\d+\.\d+\.\d+$/
-export const CLI_VERSION_V2 = /^\d{14}$/
 
 export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   const text = (name: string) => get(name).trim()

@@ -1,5 +1,4 @@
-import { ConvoxError } from '../convox/errors.ts'
-import { CLI_VERSION_V2, CLI_VERSION_V3 } from '../inputs.ts'
+import { ConvoxError } from '../errors.ts'
 
 /**
  * Where each Convox CLI build lives (convox-facts.md section 5) and how to tell a downloaded file
@@ -7,6 +6,9 @@ import { CLI_VERSION_V2, CLI_VERSION_V3 } from '../inputs.ts'
  */
 
 export type CliGeneration = 'v2' | 'v3'
+
+export const CLI_VERSION_V3 = /^\d+\.\d+\.\d+$/
+export const CLI_VERSION_V2 = /^\d{14}$/
 
 export interface CliAsset {
   generation: CliGeneration

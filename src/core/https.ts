@@ -1,5 +1,5 @@
 import type { TLSSocket } from 'node:tls'
-import { nodeTls } from '../builtins.ts'
+import { connect } from 'node:tls'
 import { parseAnswer } from './http-answer.ts'
 import type { HttpsAnswer } from './http-answer.ts'
 
@@ -155,9 +155,8 @@ export class HttpsClient {
   }
 
   private connect(target: HttpsTarget): TLSSocket {
-    const tls = nodeTls()
     const { hostname, port } = target
-    return tls.connect({
+    return connect({
       host: hostname,
       port,
       // SNI takes a name, never an address; the certificate is checked against either.

@@ -1,14 +1,13 @@
 import { chmodSync, closeSync, existsSync, fstatSync, openSync, readSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { classifyNetworkError, NetworkError } from '../convox/api.ts'
-import type { Clock } from '../convox/clock.ts'
-import { formatDuration, realClock } from '../convox/clock.ts'
-import { ConvoxError } from '../convox/errors.ts'
-import type { HttpsAnswer } from '../convox/https.ts'
-import { nodeTls } from '../builtins.ts'
-import { HttpsClient, httpsTarget } from '../convox/https.ts'
-import type { Log } from '../convox/log.ts'
-import { describeNetworkError, isTransientStatus, retryTransient } from '../convox/retry.ts'
+import { classifyNetworkError, NetworkError } from '../api.ts'
+import type { Clock } from '../clock.ts'
+import { formatDuration, realClock } from '../clock.ts'
+import { ConvoxError } from '../errors.ts'
+import type { HttpsAnswer } from '../https.ts'
+import { HttpsClient, httpsTarget } from '../https.ts'
+import type { Log } from '../log.ts'
+import { describeNetworkError, isTransientStatus, retryTransient } from '../retry.ts'
 import type { CliAsset } from './release.ts'
 import {
   checkExecutable,
@@ -153,8 +152,6 @@ async function resolveLatest(options: InstallCliOptions): Promise<string> {
     'X-GitHub-Api-Version': '2022-11-28'
   }
   if (options.token) headers.Authorization = `Bearer ${options.token}`
-  // node:tls loads on first use (https.ts); loaded here, it is not counted as time spent asking.
-  nodeTls()
   const client = new HttpsClient()
   const start = clock.now()
   const stillAfter = (failure: string) =>

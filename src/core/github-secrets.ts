@@ -1,13 +1,13 @@
 import { rootCertificates } from 'node:tls'
-import { NetworkError } from '../convox/api.ts'
-import type { Clock } from '../convox/clock.ts'
-import { ConvoxError, InputError } from '../convox/errors.ts'
-import type { HttpsAnswer } from '../convox/https.ts'
-import { HttpsClient, httpsTarget } from '../convox/https.ts'
-import type { Log } from '../convox/log.ts'
-import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from '../convox/retry.ts'
-import type { SecretStore } from '../convox/secret-store.ts'
-import { redact } from '../convox/secrets.ts'
+import { NetworkError } from './api.ts'
+import type { Clock } from './clock.ts'
+import { ConvoxError, InputError } from './errors.ts'
+import type { HttpsAnswer } from './https.ts'
+import { HttpsClient, httpsTarget } from './https.ts'
+import type { Log } from './log.ts'
+import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from './retry.ts'
+import type { SecretStore } from './secret-store.ts'
+import { redact } from './secrets.ts'
 
 export interface GitHubSecretStoreOptions {
   /** GITHUB_API_URL: `https://api.github.com`, or `https://<host>/api/v3` on GitHub Enterprise Server. */
