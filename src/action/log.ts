@@ -1,12 +1,14 @@
-import { secretForms } from '../core/secrets.ts'
+import * as core from '@actions/core'
 import type { Log } from '../core/log.ts'
-import * as runner from './runner.ts'
+import { secretForms } from '../core/secrets.ts'
 
 /** The Convox logic's Log, on the runner: every secret form is masked as soon as it exists. */
 export const actionLog: Log = {
-  info: runner.info,
-  warning: runner.warning,
-  debug: runner.debug,
-  secret: value => runner.setSecret(...secretForms(value)),
-  group: runner.group
+  info: message => core.info(message),
+  warning: message => core.warning(message),
+  debug: message => core.debug(message),
+  secret: value => {
+    for (const form of secretForms(value)) core.setSecret(form)
+  },
+  group: (name, fn) => core.group(name, fn)
 }

@@ -1,13 +1,10 @@
-import type { LoginResult } from '../core/login.ts'
-import { appendSummary } from './runner.ts'
-
-export interface SummaryExtras {
-  keyroll?: { seconds: number; oldKeyRevoked: boolean; resumed: boolean }
-  cli?: { version: string; path: string; cached: boolean }
-}
+import * as core from '@actions/core'
+import type { FlowResult } from '../core/flow.ts'
 
 /** The job summary: what was done, never a secret. Skipped outside GitHub Actions. */
-export function writeSummary(result: LoginResult, extras: SummaryExtras): void {
+export async function writeSummary({ login: result, keyroll, cli }: FlowResult): Promise<void> {
+  // core.summary throws without the file; a runner always sets it, a local run does not.
+  if (!process.env.GITHUB_STEP_SUMMARY) return
   const rows: Array<[string, string]> = [
     ['Host', result.host],
     ['Kind', result.kind === 'console' ? 'Console' : 'Rack'],
@@ -17,31 +14,31 @@ export function writeSummary(result: LoginResult, extras: SummaryExtras): void {
     ['Validated', result.checked.length ? result.checked.join('; ') : 'no (validate: false)'],
     ['Settings', result.configDir]
   ]
-  if (extras.keyroll) {
+  if (keyroll) {
     rows.push(
-      [
-        'Keyroll',
-        `${extras.keyroll.resumed ? 'finished an earlier roll' : 'rolled'} in ${extras.keyroll.seconds}s`
-      ],
+      ['Keyroll', `${keyroll.resumed ? 'finished an earlier roll' : 'rolled'} in ${keyroll.seconds}s`],
       [
         'Old key revoked',
-        extras.keyroll.oldKeyRevoked ? 'yes' : 'no: the rack still accepts it until its API restarts'
+        keyroll.oldKeyRevoked ? 'yes' : 'no: the rack still accepts it until its API restarts'
       ]
     )
   }
-  if (extras.cli) {
-    rows.push([
-      'Convox CLI',
-      `${extras.cli.version} at ${extras.cli.path}${extras.cli.cached ? ' (from the tool cache)' : ''}`
-    ])
+  if (cli) {
+    rows.push(['Convox CLI', `${cli.version} at ${cli.path}${cli.cached ? ' (from the tool cache)' : ''}`])
   }
-  const cells = rows.map(([what, value]) => `<tr><td>${what}</td><td>${escapeHtml(value)}</td></tr>`)
-  appendSummary(
-    `<h3>Convox login</h3>\n<table><tr><th>What</th><th>Value</th></tr>${cells.join('')}</table>\n`
-  )
+  // core.summary puts cell text into the HTML as it is, and values come partly from the API.
+  await core.summary
+    .addHeading('Convox login', 3)
+    .addTable([
+      [
+        { data: 'What', header: true },
+        { data: 'Value', header: true }
+      ],
+      ...rows.map(([what, value]) => [what, escapeHtml(value)])
+    ])
+    .write()
 }
 
-/** Values come partly from the API (rack names, versions); the summary is HTML. */
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }

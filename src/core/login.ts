@@ -191,7 +191,7 @@ export function settingsEdits(result: LoginResult, password: string): Edit[] {
 }
 
 /** The variables later steps need (convox-facts.md section 2). Values are secrets where they hold the key. */
-export function loginEnvironment(result: LoginResult, password: string): Record<string, string> {
+export function loginVariables(result: LoginResult, password: string): Record<string, string> {
   const env: Record<string, string> = {
     CONVOX_HOST: result.host,
     CONVOX_PASSWORD: password,

@@ -1,0 +1,233 @@
+import type { InstallCliOptions, InstalledCli } from './cli-install/install.ts'
+import { installCli } from './cli-install/install.ts'
+import type { Clock } from './clock.ts'
+import { formatDuration } from './clock.ts'
+import { ConvoxError } from './errors.ts'
+import type { KeyrollResult } from './keyroll.ts'
+import { KeyrollError, runKeyroll } from './keyroll.ts'
+import type { Log } from './log.ts'
+import type { Login, LoginOptions, LoginResult } from './login.ts'
+import { login, loginVariables } from './login.ts'
+import type { SecretStore } from './secret-store.ts'
+import { rackUrl } from './secrets.ts'
+import type { Journal } from './settings.ts'
+import { writeSettings } from './settings.ts'
+import { RejectedKeyError } from './validate.ts'
+
+/**
+ * A whole login, in the order every front end runs it: install the CLI, log in (riding out an
+ * earlier keyroll's window when a pending key is given), hand the login over to later steps, roll
+ * the key, hand over again. The front ends (the GitHub Action, the convox-login command) differ
+ * only in how they hand over, so that is all they implement (`Frontend`).
+ */
+
+/** What later steps get. `clear` names variables an earlier step left that would send commands elsewhere. */
+export interface Handover {
+  env: Record<string, string>
+  clear: string[]
+  outputs: Record<string, string>
+}
+
+export interface Frontend {
+  log: Log
+  /** Called after the login and again after a keyroll: the later call supersedes the earlier. */
+  publish(handover: Handover): void
+  /** Called after every change to the settings, with the journal that undoes all of them. */
+  saveJournal(journal: Journal): void
+  /** Puts the installed CLI's directory on PATH for later steps. */
+  addPath(dir: string): void
+}
+
+export interface FlowOptions {
+  login: Omit<LoginOptions, 'clock' | 'log' | 'journal'>
+  /** Set to roll the key after the login. */
+  keyroll?: {
+    timeoutMs: number
+    /** The pending key of an earlier roll that may not have finished. */
+    passwordNext?: string
+    store?: SecretStore
+  }
+  cli?: Omit<InstallCliOptions, 'log' | 'clock'>
+  /** Whether the login's variables go to later steps (`export-env`). */
+  exportEnv: boolean
+  /** The environment this process runs in: a stale RACK_URL or CONVOX_RACK there is cleared. */
+  env: Readonly<Record<string, string | undefined>>
+  journal: Journal
+  clock: Clock
+}
+
+export interface FlowResult {
+  login: LoginResult
+  /** The key the settings hold at the end: the new one after a keyroll. */
+  password: string
+  keyroll?: KeyrollResult
+  cli?: InstalledCli
+}
+
+/** The variables that, left by an earlier step, would send commands to another rack than this login's. */
+const STALE_VARIABLES = ['RACK_URL', 'CONVOX_RACK'] as const
+
+export async function runFlow(options: FlowOptions, frontend: Frontend): Promise<FlowResult> {
+  const { log } = frontend
+  // Every form a key can take is masked before any line can show it; the adapter masked the keys themselves.
+  for (const key of [options.login.password, options.keyroll?.passwordNext]) {
+    if (key) log.secret(rackUrl(options.login.host, key))
+  }
+  const cli = options.cli
+    ? await log.group('Install the Convox CLI', () =>
+        installCli({ ...options.cli!, log, clock: options.clock })
+      )
+    : undefined
+  if (cli) frontend.addPath(cli.dir)
+
+  const session = await logIn(options, log)
+  try {
+    frontend.saveJournal(options.journal)
+    const { result } = session
+    let password = session.password
+    const outputs: Record<string, string> = {
+      host: result.host,
+      kind: result.kind,
+      rack: result.rack,
+      'rack-version': result.rackVersion,
+      'rack-status': result.rackStatus,
+      'rack-provider': result.rackProvider,
+      'user-id': result.userId,
+      'config-dir': result.configDir,
+      ...(cli && { 'cli-version': cli.version, 'cli-path': cli.path })
+    }
+    const publish = () => frontend.publish(handover(options, log, result, password, outputs))
+    // Before a keyroll, so that steps which run after a failed roll still have a login.
+    publish()
+    if (!options.keyroll) return { login: result, password, cli }
+
+    const keyroll = await rollKey(options, frontend, session)
+    password = keyroll.password
+    log.secret(rackUrl(result.host, password))
+    writeSettings([{ file: 'auth', key: result.host, value: password }], options.journal, log)
+    frontend.saveJournal(options.journal)
+    Object.assign(outputs, {
+      password,
+      'keyroll-seconds': String(keyroll.seconds),
+      'old-key-revoked': String(keyroll.oldKeyRevoked)
+    })
+    publish()
+    return { login: result, password, keyroll, cli }
+  } finally {
+    session.api?.close()
+  }
+}
+
+function handover(
+  options: FlowOptions,
+  log: Log,
+  result: LoginResult,
+  password: string,
+  outputs: Record<string, string>
+): Handover {
+  if (!options.exportEnv) return { env: {}, clear: [], outputs: { ...outputs } }
+  const env = loginVariables(result, password)
+  const clear = STALE_VARIABLES.filter(name => options.env[name] && !(name in env))
+  for (const name of clear) {
+    log.info(`Clearing ${name} left by an earlier step: it would send CLI commands to another rack.`)
+  }
+  return { env, clear, outputs: { ...outputs } }
+}
+
+/** A login and the key it used: password-next when the rack took it during keyroll recovery. */
+interface Session extends Login {
+  password: string
+  /** In keyroll recovery, when the login began to wait for the rack: part of the keyroll's wait. */
+  recoveryStartedAt?: number
+}
+
+/** How long to wait between logins while the rack refuses both keys during keyroll recovery. */
+const RECOVERY_RETRY_MS = 3000
+const RECOVERY_RETRY_JITTER_MS = 1000
+
+async function logIn(options: FlowOptions, log: Log): Promise<Session> {
+  const { clock, journal } = options
+  const attempt = async (password: string): Promise<Session> => ({
+    ...(await login({ ...options.login, password, clock, log, journal })),
+    password
+  })
+  const current = options.login.password
+  const next = options.keyroll?.passwordNext
+  if (!options.keyroll || !next || next === current) return attempt(current)
+  // Keyroll recovery: an earlier roll may have gone through (only password-next works), or may be
+  // in its window, where the rack refuses either key for a while, or one request of a login and
+  // not the next. The keyroll rides that out until keyroll-timeout, so the login must as well.
+  const { timeoutMs } = options.keyroll
+  const start = clock.now()
+  for (let round = 1; ; round++) {
+    for (const [name, password] of [
+      ['password', current],
+      ['password-next', next]
+    ] as const) {
+      try {
+        return { ...(await attempt(password)), recoveryStartedAt: start }
+      } catch (error) {
+        if (!(error instanceof RejectedKeyError)) throw error
+        if (round === 1 && name === 'password') {
+          log.info(
+            'The rack refuses password; trying password-next, which an earlier keyroll may have put in place.'
+          )
+        }
+      }
+    }
+    const spent = clock.now() - start
+    if (spent >= timeoutMs) {
+      throw new ConvoxError(
+        `${options.login.host} refused both password and password-next for ${formatDuration(spent)} (keyroll-timeout): if a keyroll ` +
+          'is being applied, run again later with the same secrets; nothing was changed. If it keeps refusing both, ' +
+          "neither key is the rack's: set a known one through the rack's CloudFormation stack (parameter Password) and store it."
+      )
+    }
+    const delay = Math.min(
+      RECOVERY_RETRY_MS + Math.floor(clock.random() * RECOVERY_RETRY_JITTER_MS),
+      timeoutMs - spent
+    )
+    log.info(
+      `The rack refuses both password and password-next, as it can while an earlier keyroll replaces its API; ` +
+        `trying again in ${formatDuration(delay)} (${formatDuration(spent)} of ${formatDuration(timeoutMs)} spent).`
+    )
+    await clock.sleep(delay)
+  }
+}
+
+async function rollKey(options: FlowOptions, frontend: Frontend, session: Session): Promise<KeyrollResult> {
+  const { log } = frontend
+  const { timeoutMs, passwordNext, store } = options.keyroll!
+  const { host } = options.login
+  const api = session.api
+  if (!api) throw new ConvoxError('keyroll needs the API, but validate is false: remove validate: false.')
+  const password = options.login.password
+  try {
+    return await log.group(`Keyroll on ${host}`, () =>
+      runKeyroll({
+        api: api.withPassword(password),
+        kind: session.result.kind,
+        rackVersion: session.result.rackVersion,
+        password,
+        passwordNext: passwordNext || undefined,
+        store,
+        timeoutMs,
+        // The login may have waited through the earlier roll's window: one keyroll-timeout for both.
+        startedAt: session.recoveryStartedAt,
+        clock: options.clock,
+        log
+      })
+    )
+  } catch (error) {
+    if (error instanceof KeyrollError && error.pendingPassword) {
+      frontend.publish({ env: {}, clear: [], outputs: { password: error.pendingPassword } })
+      if (!store) {
+        log.warning(
+          'The new key exists only in the password output of this step: store it (for example in a secret) in a later step with if: always(), ' +
+            'or pass it as password-next next time to finish the roll.'
+        )
+      }
+    }
+    throw error
+  }
+}
