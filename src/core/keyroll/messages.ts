@@ -53,11 +53,13 @@ export function statusUnreadable(reason: string): string {
   return `Could not read the rack's status before the keyroll: ${reason}. Nothing was changed.`
 }
 
-export function notRunningRefusal(
-  timeoutMs: number,
-  status: string | undefined,
-  lastError: string | undefined
-): string {
+/** What the last wait saw of the rack, for the sentence that ends it. */
+export interface Seen {
+  status?: string
+  lastError?: string
+}
+
+export function notRunningRefusal(timeoutMs: number, { status, lastError }: Seen): string {
   const state = status ? `still ${status}` : `not answering (last error: ${lastError ?? 'none'})`
   return (
     `keyroll refused: the rack is ${state} after ${formatDuration(timeoutMs)} (keyroll-timeout), and a key can only ` +
@@ -91,8 +93,7 @@ export function neitherKeyOpens(
 export function earlierRollPending(
   store: SecretStore | undefined,
   timeoutMs: number,
-  status: string | undefined,
-  lastError: string | undefined
+  { status, lastError }: Seen
 ): string {
   return (
     `The earlier keyroll is still in progress after ${formatDuration(timeoutMs)} (rack ${status ?? 'status unknown'}, ` +
@@ -128,7 +129,7 @@ export function rollFailed(store: SecretStore | undefined): string {
 export function rollTimedOut(
   store: SecretStore | undefined,
   timeoutMs: number,
-  end: { status?: string; everAccepted: boolean; lastError?: string }
+  end: Seen & { everAccepted: boolean }
 ): string {
   return (
     `The keyroll did not finish within ${formatDuration(timeoutMs)} (keyroll-timeout): the rack is ` +

@@ -52,7 +52,8 @@ export async function waitUntilRunning(ctx: Context, deadline: number): Promise<
       failures++
       lastError = result.reason
     }
-    if (clock.now() >= deadline) throw new KeyrollError(notRunningRefusal(ctx.timeoutMs, status, lastError))
+    if (clock.now() >= deadline)
+      throw new KeyrollError(notRunningRefusal(ctx.timeoutMs, { status, lastError }))
     if (progressDue(clock.now() - lastProgress, timing)) {
       lastProgress = clock.now()
       log.info(

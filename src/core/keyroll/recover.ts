@@ -39,5 +39,5 @@ export async function recover(ctx: Context, pending: string, deadline: number): 
   if (!end.everAccepted && !end.oldEverAccepted) {
     throw new KeyrollError(neitherKeyOpens(store, ctx.timeoutMs, end.lastError))
   }
-  throw new KeyrollError(earlierRollPending(store, ctx.timeoutMs, end.status, end.lastError), pending)
+  throw new KeyrollError(earlierRollPending(store, ctx.timeoutMs, end), pending)
 }
