@@ -14,11 +14,12 @@ import { dropNext, makeCurrent } from './keyroll/store.ts'
 import type { KeyrollTiming } from './keyroll/timing.ts'
 import { DEFAULT_KEYROLL_TIMING, pollDelay } from './keyroll/timing.ts'
 
+// What callers and tests import, from one place.
 export type { KeyrollApi } from './keyroll/context.ts'
-export { generateRackPassword, RACK_PASSWORD_LENGTH } from './keyroll/key.ts'
+export { generateRackPassword } from './keyroll/key.ts'
 export { KeyrollError } from './keyroll/messages.ts'
 export type { KeyrollTiming } from './keyroll/timing.ts'
-export { DEFAULT_KEYROLL_TIMING, maxPollDelay, pollDelay, progressDue } from './keyroll/timing.ts'
+export { DEFAULT_KEYROLL_TIMING, maxPollDelay, pollDelay } from './keyroll/timing.ts'
 
 /**
  * Rolling a v2 Rack's API key (../../docs/keyroll.md). The rule that shapes everything here: at
