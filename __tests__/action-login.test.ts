@@ -507,6 +507,17 @@ describe('failures: one sentence naming host and cause, exit 1, settings untouch
       prepare: () => withOwnRack(fake => fake.fail({ status: 503 }, { times: 1000 }), { 'retry-for': '1s' })
     },
     {
+      name: "a refusal in the rack's JSON error body, which quotes the key",
+      message: /answered GET \/auth with HTTP 400: no rack takes the key \*\*\*\.$/,
+      prepare: () =>
+        withOwnRack(fake =>
+          fake.fail(
+            { status: 400, body: JSON.stringify({ error: `no rack takes the key ${RACK_KEY}` }) },
+            { path: '/auth' }
+          )
+        )
+    },
+    {
       name: 'a Rack whose name is not the rack input',
       message: /is the rack "production", not "staging": check the host and rack inputs/,
       prepare: () => onRack({ rack: 'staging' })

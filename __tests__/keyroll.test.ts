@@ -35,6 +35,8 @@ class MemoryStore implements SecretStore {
   next: string | undefined
   ops: string[] = []
   failing = new Set<'writeNext' | 'writeCurrent' | 'deleteNext'>()
+  /** A failure that quotes the key it was given, as a proxy echoing the request might. */
+  failureEchoesKey = false
   private readonly events: Event[]
   private readonly afterChange: () => void
 
@@ -52,8 +54,10 @@ class MemoryStore implements SecretStore {
   private record(op: 'writeNext' | 'writeCurrent' | 'deleteNext', key?: string): void {
     const entry = key === undefined ? op : `${op}(${label(key)})`
     this.events.push(`store ${entry}`)
-    if (this.failing.has(op))
-      throw new Error(`GitHub answered 403 Resource not accessible by integration for ${op}`)
+    if (this.failing.has(op)) {
+      const echo = this.failureEchoesKey && key ? ` (sent ${key})` : ''
+      throw new Error(`GitHub answered 403 Resource not accessible by integration for ${op}${echo}`)
+    }
     this.ops.push(entry)
   }
 
@@ -406,6 +410,49 @@ describe('a keyroll that cannot finish', () => {
       /now uses the new key, but saving it to .* failed .* kept in repository secret CONVOX_PASSWORD_NEXT/
     )
     expect(h.store).toMatchObject({ current: OLD, next: h.fake.rack.password })
+  })
+
+  it('scrubs the key from a store failure that quotes it', async () => {
+    const h = await harness({ keyrollWindow: [{ ms: 200, mode: 'old' }] })
+    h.store.failing.add('writeCurrent')
+    h.store.failureEchoesKey = true
+    const error = await h.fails()
+    expect(error.message).toMatch(/failed \(GitHub answered 403 .* for writeCurrent \(sent \*\*\*\)\)/)
+  })
+
+  it('finishes with a warning when NEXT cannot be removed after the key is current', async () => {
+    const h = await harness({ keyrollWindow: [{ ms: 200, mode: 'old' }] })
+    h.store.failing.add('deleteNext')
+    const result = await h.run()
+    expect(result.password).toBe(h.fake.rack.password)
+    expect(h.store).toMatchObject({ current: result.password, next: result.password })
+    expect(h.lines).toContainEqual({
+      level: 'warning',
+      message: expect.stringMatching(
+        /^The new key is saved in repository secret CONVOX_PASSWORD of acme\/app, but removing repository secret CONVOX_PASSWORD_NEXT of acme\/app failed \(GitHub answered 403 .*\); it holds the same key and is harmless/
+      )
+    })
+  })
+
+  it('warns, and still says the rack refused, when the unused key cannot be dropped', async () => {
+    const h = await harness()
+    h.fake.fail(
+      { status: 400, body: JSON.stringify({ error: 'Parameter InstanceType is invalid' }) },
+      { path: '/system', method: 'PUT' }
+    )
+    h.store.failing.add('deleteNext')
+    const error = await h.fails()
+    expect(error.message).toMatch(
+      /^The rack refused the keyroll \(HTTP 400: Parameter InstanceType is invalid\)/
+    )
+    expect(h.lines).toContainEqual({
+      level: 'warning',
+      message: expect.stringMatching(
+        /^Could not remove the unused key from repository secret CONVOX_PASSWORD_NEXT of acme\/app \(GitHub answered 403 .*\); the next keyroll checks it again\.$/
+      )
+    })
+    // The unused key stays in NEXT, where the next keyroll finds it and drops it.
+    expect(h.store).toMatchObject({ current: OLD, next: expect.stringMatching(/^[A-Za-z0-9]{50}$/) })
   })
 })
 

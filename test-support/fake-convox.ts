@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ApiRequest, ApiResponse } from '../src/core/api.ts'
 import { NetworkError } from '../src/core/api.ts'
 import type { Clock } from '../src/core/clock.ts'
+import { REQUEST_TIMEOUT_MS } from '../src/core/request-defaults.ts'
 import { listenOnLoopback, testTls } from './tls.ts'
 
 /**
@@ -510,7 +511,7 @@ export function simulateRack(options: SimulateRackOptions): SimulatedRack {
         )
         if ('reset' in outcome) throw new NetworkError('reset', true, 'ECONNRESET', 'socket hang up')
         if ('hang' in outcome) {
-          const timeoutMs = request.timeoutMs ?? 15_000
+          const timeoutMs = request.timeoutMs ?? REQUEST_TIMEOUT_MS
           await clock.sleep(Math.max(0, timeoutMs - latencyMs))
           throw new NetworkError(
             'timeout',

@@ -1,6 +1,7 @@
 import type { HttpsAnswer } from './https.ts'
 import type { HttpsTarget } from './https.ts'
 import { HttpsClient, httpsTarget } from './https.ts'
+import { REQUEST_TIMEOUT_MS, USER_AGENT } from './request-defaults.ts'
 
 export { classifyNetworkError, NetworkError } from './https.ts'
 export type { NetworkErrorKind } from './https.ts'
@@ -23,9 +24,6 @@ export interface ApiRequest {
 }
 
 export type ApiResponse = HttpsAnswer
-
-const DEFAULT_TIMEOUT_MS = 15_000
-const USER_AGENT = 'convox-login'
 
 /**
  * The Convox HTTP API as the CLI speaks it: HTTPS, Basic authentication with user `convox`.
@@ -75,7 +73,7 @@ export class ConvoxApi {
     if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded'
     return this.client.request(
       { ...this.origin, path: request.path },
-      { method: request.method, headers, body, timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS }
+      { method: request.method, headers, body, timeoutMs: request.timeoutMs ?? REQUEST_TIMEOUT_MS }
     )
   }
 }

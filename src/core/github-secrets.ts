@@ -4,7 +4,9 @@ import type { Clock } from './clock.ts'
 import { ConvoxError, InputError } from './errors.ts'
 import type { HttpsAnswer } from './https.ts'
 import { HttpsClient, httpsTarget } from './https.ts'
+import { parseJson } from './json.ts'
 import type { Log } from './log.ts'
+import { REQUEST_TIMEOUT_MS, USER_AGENT } from './request-defaults.ts'
 import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from './retry.ts'
 import type { SecretStore } from './secret-store.ts'
 import { redact } from './secrets.ts'
@@ -27,8 +29,6 @@ export interface GitHubSecretStoreOptions {
 }
 
 const API_VERSION = '2022-11-28'
-const USER_AGENT = 'convox-login'
-const ATTEMPT_TIMEOUT_MS = 15_000
 /** `<name>` is written after the rack already took the new key: outlasting a GitHub hiccup beats failing there. */
 const DEFAULT_RETRY_MS = 5 * 60_000
 
@@ -189,7 +189,7 @@ export class GitHubSecretStore implements SecretStore {
       'User-Agent': USER_AGENT
     }
     if (body !== undefined) headers['Content-Type'] = 'application/json'
-    return this.client.request(httpsTarget(url), { method, headers, body, timeoutMs: ATTEMPT_TIMEOUT_MS })
+    return this.client.request(httpsTarget(url), { method, headers, body, timeoutMs: REQUEST_TIMEOUT_MS })
   }
 }
 
@@ -251,14 +251,6 @@ function rateLimitDelay(answer: HttpsAnswer, nowMs: number): number | undefined 
   const reset = Number(answer.headers['x-ratelimit-reset'])
   if (answer.headers['x-ratelimit-remaining'] !== '0' || !Number.isFinite(reset)) return undefined
   return Math.max(0, reset * 1000 - nowMs)
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
 }
 
 /** The `message` of a GitHub error body; never the token, should a proxy echo the request. */

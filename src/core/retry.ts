@@ -4,6 +4,7 @@ import type { Clock } from './clock.ts'
 import { formatDuration } from './clock.ts'
 import type { HttpsAnswer } from './https.ts'
 import type { Log } from './log.ts'
+import { REQUEST_TIMEOUT_MS } from './request-defaults.ts'
 
 export interface Backoff {
   baseMs: number
@@ -44,7 +45,7 @@ export interface RetryOptions {
 
 /** Per attempt: long enough for a slow API, short enough that a hang cannot eat the whole budget. */
 function attemptTimeout(remainingMs: number): number {
-  return Math.min(15_000, Math.max(2_000, remainingMs))
+  return Math.min(REQUEST_TIMEOUT_MS, Math.max(2_000, remainingMs))
 }
 
 /** One request that retryTransient may send again. */

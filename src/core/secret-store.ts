@@ -1,7 +1,7 @@
 /**
  * Where a keyroll keeps the keys so that none is ever lost: a pair of secrets, `<NAME>` holding
  * the live key and `<NAME>_NEXT` holding a key that may be about to go live. The GitHub Actions
- * implementation is src/github/secrets.ts; keyroll.ts only knows this interface.
+ * implementation is github-secrets.ts; the keyroll only knows this interface.
  */
 export interface SecretStore {
   /** For messages, e.g. `repository secret CONVOX_PASSWORD_NEXT of acme/app`. */

@@ -13,6 +13,7 @@ import {
 import { hash, randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 import { ConvoxError } from './errors.ts'
+import { parseJson } from './json.ts'
 import type { Log } from './log.ts'
 
 /**
@@ -91,12 +92,7 @@ function readRegular(file: string): string | undefined {
 
 function parseKeyed(file: string, text: string | undefined): Record<string, string> {
   if (text === undefined || text.trim() === '') return {}
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    value = undefined
-  }
+  const value = parseJson(text)
   if (
     !value ||
     typeof value !== 'object' ||

@@ -2,6 +2,7 @@ import type { ApiResponse, ConvoxApi } from './api.ts'
 import { NetworkError } from './api.ts'
 import { formatDuration } from './clock.ts'
 import { ConvoxError } from './errors.ts'
+import { errorField, parseJson } from './json.ts'
 import type { RetryOptions } from './retry.ts'
 import { isTransientStatus, sendWithRetry } from './retry.ts'
 import { redact } from './secrets.ts'
@@ -205,18 +206,9 @@ export function networkFailure(host: string, error: NetworkError, budgetMs: numb
   }
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
-
 /** The server's own words: `{"error": "..."}` or the first line of plain text, secrets removed. */
 function errorText(body: string, secrets: readonly string[]): string {
-  const json = parseJson(body) as { error?: unknown } | undefined
-  const text = json && typeof json === 'object' && typeof json.error === 'string' ? json.error : body
+  const text = errorField(parseJson(body)) ?? body
   if (/^\s*</.test(text)) return '' // an HTML error page says nothing useful in one line
   return firstLine(text, secrets)
 }

@@ -7,6 +7,7 @@ import { ConvoxError } from '../errors.ts'
 import type { HttpsAnswer } from '../https.ts'
 import { HttpsClient, httpsTarget } from '../https.ts'
 import type { Log } from '../log.ts'
+import { REQUEST_TIMEOUT_MS, USER_AGENT } from '../request-defaults.ts'
 import { describeNetworkError, isTransientStatus, retryTransient } from '../retry.ts'
 import type { CliAsset } from './release.ts'
 import {
@@ -51,7 +52,6 @@ export interface InstalledCli {
 const TOOL = 'convox'
 /** Enough for every header table checkExecutable reads (Mach-O load commands are the longest). */
 const HEAD_BYTES = 64 * 1024
-const API_TIMEOUT_MS = 15_000
 
 /**
  * Installs the Convox CLI into the runner's tool cache (the caller puts its directory on PATH).
@@ -148,7 +148,7 @@ async function resolveLatest(options: InstallCliOptions): Promise<string> {
   const url = latestReleaseUrl(options.apiUrl || DEFAULT_GITHUB_API_URL)
   const headers: Record<string, string> = {
     Accept: 'application/vnd.github+json',
-    'User-Agent': 'convox-login',
+    'User-Agent': USER_AGENT,
     'X-GitHub-Api-Version': '2022-11-28'
   }
   if (options.token) headers.Authorization = `Bearer ${options.token}`
@@ -161,7 +161,7 @@ async function resolveLatest(options: InstallCliOptions): Promise<string> {
     answer = await retryTransient(
       {
         label: `GET ${url}`,
-        send: () => client.request(httpsTarget(url), { headers, timeoutMs: API_TIMEOUT_MS })
+        send: () => client.request(httpsTarget(url), { headers, timeoutMs: REQUEST_TIMEOUT_MS })
       },
       { budgetMs, clock, log }
     )

@@ -1,4 +1,5 @@
 import { ConvoxError } from '../errors.ts'
+import { parseJson } from '../json.ts'
 
 /**
  * Where each Convox CLI build lives (convox-facts.md section 5) and how to tell a downloaded file
@@ -99,12 +100,7 @@ export function latestReleaseUrl(apiUrl: string): string {
 /** The exact version out of GitHub's answer, so the tool cache is keyed by a real version. */
 export function latestTag(url: string, status: number, body: string, rateLimitRemaining?: string): string {
   if (status === 200) {
-    let tag: unknown
-    try {
-      tag = (JSON.parse(body) as { tag_name?: unknown }).tag_name
-    } catch {
-      tag = undefined
-    }
+    const tag = (parseJson(body) as { tag_name?: unknown } | undefined)?.tag_name
     if (typeof tag === 'string' && CLI_VERSION_V3.test(tag)) return tag
     throw new ConvoxError(
       `${url} did not name a v3 release (tag_name ${JSON.stringify(tag)}): pin cli-version to a version such as 3.24.9.`

@@ -1,0 +1,68 @@
+import type { ApiResponse } from '../api.ts'
+import { NetworkError } from '../api.ts'
+import { errorField, parseJson } from '../json.ts'
+import { describeNetworkError, isTransientStatus, parseRetryAfter } from '../retry.ts'
+import type { Context, KeyrollApi } from './context.ts'
+
+/**
+ * One GET with one key, one attempt: what it tells about the key and the rack. Whether and when
+ * to ask again is the caller's (watch.ts, preflight.ts, oldKeyRefused in ../keyroll.ts).
+ */
+
+/** What one authenticated GET /system tells: whether the key is accepted and, if so, the status. */
+export type Probe =
+  | { kind: 'accepted'; status: string; version: string }
+  | { kind: 'rejected' }
+  | { kind: 'failed'; reason: string; transient: boolean; retryAfterMs?: number }
+
+export async function probe(
+  ctx: Context,
+  api: KeyrollApi,
+  path: '/system' | '/auth' = '/system'
+): Promise<Probe> {
+  ctx.requests++
+  let response: ApiResponse
+  try {
+    response = await api.send({ method: 'GET', path, timeoutMs: ctx.timing.requestTimeoutMs })
+  } catch (error) {
+    if (!(error instanceof NetworkError)) throw error
+    return { kind: 'failed', reason: describeNetworkError(error), transient: error.transient }
+  }
+  if (response.status === 401) return { kind: 'rejected' }
+  if (response.status >= 200 && response.status < 300) {
+    if (path === '/auth') return { kind: 'accepted', status: '', version: '' }
+    const system = parseSystem(response.body)
+    if (!system) {
+      return {
+        kind: 'failed',
+        reason: 'GET /system answered with something other than rack JSON',
+        transient: true
+      }
+    }
+    return { kind: 'accepted', status: ctx.scrub(system.status), version: ctx.scrub(system.version) }
+  }
+  return {
+    kind: 'failed',
+    reason: describeAnswer(ctx, response),
+    transient: isTransientStatus(response.status),
+    retryAfterMs: parseRetryAfter(response.headers['retry-after'], ctx.clock.now())
+  }
+}
+
+function parseSystem(body: string): { status: string; version: string } | undefined {
+  const value = parseJson(body)
+  if (typeof value !== 'object' || value === null) return undefined
+  const { status, version } = value as Record<string, unknown>
+  if (typeof status !== 'string') return undefined
+  return { status: status.slice(0, 40), version: typeof version === 'string' ? version.slice(0, 40) : '' }
+}
+
+/** `HTTP 400: <the rack's error>`, scrubbed: server text is not ours and could echo anything. */
+export function describeAnswer(ctx: Context, response: ApiResponse): string {
+  const json = parseJson(response.body)
+  let detail: string
+  if (json !== undefined) detail = errorField(json) ?? ''
+  else detail = /^\s*</.test(response.body) ? '' : response.body
+  detail = ctx.scrub(detail.trim().split('\n')[0]!.slice(0, 200))
+  return detail ? `HTTP ${response.status}: ${detail}` : `HTTP ${response.status}`
+}
