@@ -123,7 +123,8 @@ async function installCli(inputs: Inputs): Promise<InstalledCli> {
       arch: process.arch,
       log: actionLog,
       clock: realClock,
-      retryForMs: inputs.retryForMs
+      retryForMs: inputs.retryForMs,
+      proxyEnv: process.env
     })
   } finally {
     // A cache hit never loads tool-cache, so nothing of it can be waiting.
@@ -152,7 +153,7 @@ async function logIn(inputs: Inputs, journal: Journal): Promise<Session> {
       rack: inputs.rack,
       validate: inputs.validate,
       configDir: inputs.configDir,
-      tls: { caCert: inputs.caCert || undefined, insecure: inputs.insecure },
+      connection: { caCert: inputs.caCert || undefined, insecure: inputs.insecure, proxyEnv: process.env },
       retryForMs: inputs.retryForMs,
       clock: realClock,
       log: actionLog,
