@@ -185,18 +185,13 @@ export class HttpsClient {
   }
 
   request(target: HttpsTarget, options: HttpsRequestOptions): Promise<HttpsAnswer> {
-    const { method = 'GET', body, timeoutMs } = options
-    const headers = { ...options.headers }
+    const { method = 'GET', headers, body, timeoutMs } = options
     if (!/^\/\S*$/.test(target.path) || Object.entries(headers).some(([n, v]) => UNSAFE.test(n + v))) {
       throw new Error('a request path or header contains a space or line break')
     }
     const problem = proxyProblem(this.nodeVersion, this.proxyEnv, target.hostname, target.port)
     if (problem) return Promise.reject(new ConvoxError(problem))
     const proxy = this.proxy && usesProxy(this.proxy, target.hostname, target.port) ? this.proxy : undefined
-    // Go servers (Convox) want a length on a POST or PUT without a body, as the CLI sends it.
-    if (body !== undefined || method === 'POST' || method === 'PUT' || method === 'PATCH') {
-      headers['Content-Length'] = String(Buffer.byteLength(body ?? ''))
-    }
     return new Promise((resolve, reject) => {
       const req = request({
         host: target.hostname,
@@ -245,6 +240,8 @@ export class HttpsClient {
           })
         })
       })
+      // Node sends Content-Length for the body, and 0 for a POST or PUT without one, as Go
+      // servers (Convox) expect.
       req.end(body)
     })
   }

@@ -16,8 +16,6 @@ export interface Proxy {
   variable: string
   /** `scheme://host:port`: never the user or password, so it can go into any message. */
   name: string
-  /** The variable's value: may hold a password, never to be printed. */
-  url: string
   hasCredentials: boolean
   /** The NO_PROXY list (lower case, trimmed), empty when none is set. */
   bypass: string[]
@@ -40,12 +38,7 @@ export function proxyFromEnv(env: ProxyEnv): Proxy | undefined {
   if (!url.startsWith('http://') && !url.startsWith('https://')) {
     throw new ConvoxError(`${variable} does not start with http:// or https://: ${fix}.`)
   }
-  let parsed: URL | undefined
-  try {
-    parsed = new URL(url)
-  } catch {
-    // Left undefined: the value is never repeated, since it may hold a password.
-  }
+  const parsed = URL.parse(url)
   if (!parsed?.hostname || /[\r\n]/.test(url))
     throw new ConvoxError(`${variable} is not a valid URL: ${fix}.`)
   const port = parsed.port || (parsed.protocol === 'https:' ? '443' : '80')
@@ -53,7 +46,6 @@ export function proxyFromEnv(env: ProxyEnv): Proxy | undefined {
   return {
     variable,
     name: `${parsed.protocol}//${parsed.hostname}:${port}`,
-    url,
     hasCredentials: parsed.username !== '' || parsed.password !== '',
     bypass: noProxy ? noProxy.split(',').map(entry => entry.trim().toLowerCase()) : []
   }
