@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import fs from 'node:fs'
+import http from 'node:http'
 import path from 'node:path'
 import { secretForms } from '../src/core/secrets.ts'
 import type { FakeConvox, FakeConvoxOptions } from '../test-support/fake-convox.ts'
@@ -7,7 +8,7 @@ import { startFakeConvox } from '../test-support/fake-convox.ts'
 import type { Runner, StepResult } from '../test-support/run-action.ts'
 import { filesContaining, findLeaks, runnerPool, runStepTrustingInputs } from '../test-support/run-action.ts'
 import { mode, read, snapshot } from '../test-support/settings-dir.ts'
-import { closedPort } from '../test-support/tls.ts'
+import { closedPort, listenOnLoopback } from '../test-support/tls.ts'
 
 /**
  * The login step end to end: dist/index.cjs runs as a child, as on a runner, against loopback
@@ -407,15 +408,19 @@ describe('failures: one sentence naming host and cause, exit 1, settings untouch
   let rack: FakeConvox
   let console_: FakeConvox
   let notConvox: FakeConvox
+  let plainHttp: { port: number; close: () => Promise<void> }
   beforeAll(async () => {
-    ;[rack, console_, notConvox] = await Promise.all([
+    ;[rack, console_, notConvox, plainHttp] = await Promise.all([
       startFakeConvox(RACK),
       startFakeConvox(CONSOLE),
-      startFakeConvox({ kind: 'not-convox' })
+      startFakeConvox({ kind: 'not-convox' }),
+      listenOnLoopback(
+        http.createServer((_req, res) => res.end('plain')) as unknown as import('node:https').Server
+      )
     ])
   })
   afterAll(async () => {
-    await Promise.all([rack.close(), console_.close(), notConvox.close()])
+    await Promise.all([rack.close(), console_.close(), notConvox.close(), plainHttp.close()])
   })
 
   const onRack = (inputs: Record<string, string> = {}): Promise<Prepared> =>
@@ -462,6 +467,14 @@ describe('failures: one sentence naming host and cause, exit 1, settings untouch
         inputs: { host: notConvox.host, password: RACK_KEY, 'ca-cert': notConvox.caCert },
         host: notConvox.host
       })
+    },
+    {
+      name: 'a port that speaks plain HTTP',
+      message: /^127\.0\.0\.1:\d+ speaks plain HTTP, not HTTPS: check the port in the host input/,
+      prepare: async () => {
+        const host = `127.0.0.1:${plainHttp.port}`
+        return { inputs: { host, password: RACK_KEY, 'ca-cert': rack.caCert }, host }
+      }
     },
     {
       name: 'a host name that does not resolve',

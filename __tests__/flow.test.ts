@@ -64,7 +64,7 @@ async function flow(
         rack: options.rack ?? '',
         validate: true,
         configDir,
-        tls: { caCert: target.caCert, insecure: false },
+        connection: { caCert: target.caCert, insecure: false },
         retryForMs: 2000
       },
       exportEnv: options.exportEnv ?? true,

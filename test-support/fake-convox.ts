@@ -103,6 +103,8 @@ export interface RecordedRequest {
   body: string
   /** 0 when the connection was cut or never answered. */
   status: number
+  /** The client's port of the connection it came on (a proxy's, through one); none in a simulation. */
+  clientPort?: number
 }
 
 /** Keyroll bookkeeping: when the PUT arrived and when the new key alone started to work. */
@@ -415,7 +417,8 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
         password,
         userAgent: header(req, 'user-agent'),
         body,
-        status: 0
+        status: 0,
+        clientPort: req.socket.remotePort!
       }
       requests.push(record)
       const request: FakeRequest = { method, path, password, body }

@@ -37,6 +37,8 @@ export interface FakeGitHubRequest {
   path: string
   headers: IncomingHttpHeaders
   status: number
+  /** The client's port of the connection it came on (a proxy's, through one). */
+  clientPort: number
 }
 
 export type FakeGitHubFault = { status: number; retryAfter?: string; body?: string } | { reset: true }
@@ -149,7 +151,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     req.on('end', () => {
       const method = req.method ?? ''
       const url = (req.url ?? '/').split('?')[0]!
-      const record: FakeGitHubRequest = { method, path: url, headers: req.headers, status: 0 }
+      const record: FakeGitHubRequest = {
+        method,
+        path: url,
+        headers: req.headers,
+        status: 0,
+        clientPort: req.socket.remotePort!
+      }
       requests.push(record)
       const fault = takeFault(method)
       if (fault && 'reset' in fault) return void req.socket.destroy()

@@ -24,6 +24,8 @@ export interface MirrorRequest {
   method: string
   path: string
   authorization?: string
+  /** The client's port of the connection it came on (a proxy's, through one). */
+  clientPort: number
 }
 
 export interface FakeMirror {
@@ -63,7 +65,12 @@ export async function startFakeMirror(routes: Record<string, MirrorRoute> = {}):
 
   const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
-    requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization })
+    requests.push({
+      method: req.method ?? '',
+      path,
+      authorization: req.headers.authorization,
+      clientPort: req.socket.remotePort!
+    })
     const route = table.get(path)
     if (!route) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found\n')
     const failed = failures.get(path) ?? 0

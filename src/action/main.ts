@@ -68,7 +68,12 @@ export async function run(): Promise<void> {
           rack: inputs.rack,
           validate: inputs.validate,
           configDir: inputs.configDir,
-          tls: { caCert: inputs.caCert || undefined, insecure: inputs.insecure },
+          // The proxy variables (HTTPS_PROXY, NO_PROXY) as the runner set them: core reads no environment.
+          connection: {
+            caCert: inputs.caCert || undefined,
+            insecure: inputs.insecure,
+            proxyEnv: process.env
+          },
           retryForMs: inputs.retryForMs
         },
         keyroll: inputs.keyroll
@@ -113,7 +118,8 @@ function cliOptions(inputs: Inputs): NonNullable<Parameters<typeof runFlow>[0]['
     apiUrl: onGitHubCom ? process.env.GITHUB_API_URL : undefined,
     platform: process.platform,
     arch: process.arch,
-    retryForMs: inputs.retryForMs
+    retryForMs: inputs.retryForMs,
+    proxyEnv: process.env
   }
 }
 

@@ -2,15 +2,18 @@ import type { HttpsAnswer } from './https.ts'
 import type { HttpsTarget } from './https.ts'
 import { HttpsClient, httpsTarget } from './https.ts'
 import { REQUEST_TIMEOUT_MS, USER_AGENT } from './request-defaults.ts'
+import type { ProxyEnv } from './proxy.ts'
 
 export { classifyNetworkError, NetworkError } from './https.ts'
 export type { NetworkErrorKind } from './https.ts'
 
-/** How to trust the host's certificate. The real CLI trusts anything; we verify unless told not to. */
-export interface TlsOptions {
+/** How to reach the host and trust its certificate. The real CLI trusts anything; we verify unless told not to. */
+export interface ConnectionOptions {
   /** PEM of the CA that signed this host's certificate (self-signed racks): trusted instead of the system roots. */
   caCert?: string
   insecure: boolean
+  /** The proxy variables of the environment (HTTPS_PROXY, NO_PROXY); none means a direct connection. */
+  proxyEnv?: ProxyEnv
 }
 
 export interface ApiRequest {
@@ -44,11 +47,14 @@ export class ConvoxApi {
     this.authorization = `Basic ${Buffer.from(`convox:${password}`).toString('base64')}`
   }
 
-  static create(host: string, password: string, tlsOptions: TlsOptions): ConvoxApi {
+  static create(host: string, password: string, connection: ConnectionOptions): ConvoxApi {
     // A ca-cert is the CA of this one host, so it replaces the system roots rather than joining
-    // them: narrower trust. (Node parses its bundled roots all the same, on another thread, as
-    // node:tls loads: builtins.ts.)
-    const client = new HttpsClient({ verify: !tlsOptions.insecure, ca: tlsOptions.caCert || undefined })
+    // them: narrower trust, through a proxy's tunnel as well.
+    const client = new HttpsClient({
+      verify: !connection.insecure,
+      ca: connection.caCert || undefined,
+      proxyEnv: connection.proxyEnv
+    })
     return new ConvoxApi(host, password, client)
   }
 

@@ -7,6 +7,7 @@ import { HttpsClient, httpsTarget } from './https.ts'
 import { parseJson } from './json.ts'
 import type { Log } from './log.ts'
 import { REQUEST_TIMEOUT_MS, USER_AGENT } from './request-defaults.ts'
+import type { ProxyEnv } from './proxy.ts'
 import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from './retry.ts'
 import type { SecretStore } from './secret-store.ts'
 import { redact } from './secrets.ts'
@@ -22,6 +23,8 @@ export interface GitHubSecretStoreOptions {
   /** Environment secrets of this environment instead of repository secrets. */
   environment?: string
   tls?: { caCert?: string }
+  /** The proxy variables of the environment (HTTPS_PROXY, NO_PROXY); none means a direct connection. */
+  proxyEnv?: ProxyEnv
   clock: Clock
   log: Log
   /** How long network errors, 5xx, 429 and rate limits are retried, per request. */
@@ -62,7 +65,10 @@ export class GitHubSecretStore implements SecretStore {
         ? `/repos/${owner}/${repo}/actions/secrets`
         : `/repos/${owner}/${repo}/environments/${encodeURIComponent(options.environment)}/secrets`
     const caCert = options.tls?.caCert
-    this.client = new HttpsClient({ ca: caCert ? [...rootCertificates, caCert] : undefined })
+    this.client = new HttpsClient({
+      ca: caCert ? [...rootCertificates, caCert] : undefined,
+      proxyEnv: options.proxyEnv
+    })
   }
 
   describe(which: 'current' | 'next'): string {
@@ -193,10 +199,10 @@ export class GitHubSecretStore implements SecretStore {
   }
 }
 
-/** The store for the repository the running workflow belongs to, from the variables every job has. */
+/** The store for the repository the running workflow belongs to, from the variables every job has (and the proxy's). */
 export function gitHubSecretStoreFromEnv(
   env: NodeJS.ProcessEnv,
-  options: Omit<GitHubSecretStoreOptions, 'apiUrl' | 'repository'>
+  options: Omit<GitHubSecretStoreOptions, 'apiUrl' | 'repository' | 'proxyEnv'>
 ): GitHubSecretStore {
   const repository = env.GITHUB_REPOSITORY
   if (!repository) {
@@ -207,7 +213,8 @@ export function gitHubSecretStoreFromEnv(
   return new GitHubSecretStore({
     ...options,
     apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-    repository
+    repository,
+    proxyEnv: env
   })
 }
 

@@ -1,4 +1,4 @@
-import type { TlsOptions } from './api.ts'
+import type { ConnectionOptions } from './api.ts'
 import { ConvoxApi } from './api.ts'
 import type { Clock } from './clock.ts'
 import { ConvoxError } from './errors.ts'
@@ -17,7 +17,7 @@ export interface LoginOptions {
   rack: string
   validate: boolean
   configDir: string
-  tls: TlsOptions
+  connection: ConnectionOptions
   retryForMs: number
   clock: Clock
   log: Log
@@ -56,7 +56,7 @@ export async function login(options: LoginOptions): Promise<Login> {
   let result: LoginResult
   let api: ConvoxApi | undefined
   if (options.validate) {
-    api = ConvoxApi.create(host, password, options.tls)
+    api = ConvoxApi.create(host, password, options.connection)
     try {
       result = await validatedLogin(options, {
         api,

@@ -138,6 +138,10 @@ export function describeNetworkError(error: NetworkError): string {
       return 'no answer in time'
     case 'tls':
       return `TLS failure (${error.code || error.message})`
+    case 'plain-http':
+      return 'speaks plain HTTP, not HTTPS'
+    case 'proxy':
+      return error.message
     default:
       return error.code || error.message
   }

@@ -180,7 +180,16 @@ function statusFailure(ctx: ApiContext, what: string, response: ApiResponse): Co
 
 export function networkFailure(host: string, error: NetworkError, budgetMs: number): ConvoxError {
   const during = budgetMs > 0 ? ` (within retry-for, ${formatDuration(budgetMs)})` : ''
+  const via = error.proxy ? ` through the proxy ${error.proxy}` : ''
   switch (error.kind) {
+    case 'proxy':
+      return new ConvoxError(
+        `Cannot reach ${host}: ${error.message}${error.transient ? during : ''}; check HTTPS_PROXY, or add ${host} to NO_PROXY if the runner reaches it directly.`
+      )
+    case 'plain-http':
+      return new ConvoxError(
+        `${host}${via} speaks plain HTTP, not HTTPS: check the port in the host input (the Convox API answers HTTPS; ca-cert and insecure do not apply).`
+      )
     case 'dns':
       return new ConvoxError(`Cannot resolve ${host} (DNS lookup failed): check the host input for typos.`)
     case 'refused':
@@ -189,15 +198,15 @@ export function networkFailure(host: string, error: NetworkError, budgetMs: numb
       )
     case 'timeout':
       return new ConvoxError(
-        `${host} did not answer in time${during}: check that this runner can reach it (firewall, VPN, private rack).`
+        `${host} did not answer${via} in time${during}: check that this runner can reach it (firewall, VPN, private rack).`
       )
     case 'reset':
       return new ConvoxError(
-        `${host} kept closing the connection${during}: the API may be restarting; try again later.`
+        `${host} kept closing the connection${via}${during}: the API may be restarting; try again later.`
       )
     case 'tls':
       return new ConvoxError(
-        `TLS verification of ${host} failed (${error.code || error.message}): for a rack with a self-signed certificate pass its CA in ca-cert, or set insecure: true to skip verification.`
+        `TLS verification of ${host}${via} failed (${error.code || error.message}): for a rack with a self-signed certificate pass its CA in ca-cert, or set insecure: true to skip verification.`
       )
     default:
       return new ConvoxError(

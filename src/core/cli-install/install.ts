@@ -8,6 +8,7 @@ import type { HttpsAnswer } from '../https.ts'
 import { HttpsClient, httpsTarget } from '../https.ts'
 import type { Log } from '../log.ts'
 import { REQUEST_TIMEOUT_MS, USER_AGENT } from '../request-defaults.ts'
+import type { ProxyEnv } from '../proxy.ts'
 import { describeNetworkError, isTransientStatus, retryTransient } from '../retry.ts'
 import type { CliAsset } from './release.ts'
 import {
@@ -36,6 +37,11 @@ export interface InstallCliOptions {
   clock?: Clock
   /** How long resolving `latest` retries network errors, 5xx and 429; 60s when omitted. */
   retryForMs?: number
+  /**
+   * The proxy variables of the environment (HTTPS_PROXY, NO_PROXY) for resolving `latest`; the
+   * download itself is tool-cache's, which reads them from the environment on its own.
+   */
+  proxyEnv?: ProxyEnv
 }
 
 export interface InstalledCli {
@@ -152,7 +158,7 @@ async function resolveLatest(options: InstallCliOptions): Promise<string> {
     'X-GitHub-Api-Version': '2022-11-28'
   }
   if (options.token) headers.Authorization = `Bearer ${options.token}`
-  const client = new HttpsClient()
+  const client = new HttpsClient({ proxyEnv: options.proxyEnv })
   const start = clock.now()
   const stillAfter = (failure: string) =>
     latestFailure(url, `${failure}, still after ${formatDuration(clock.now() - start)}`)
