@@ -20,6 +20,8 @@ describe('parseInputs', () => {
     expect(parse(base)).toEqual({
       host: 'console.convox.com',
       password: 'RackKeyAbcdefGhijkl',
+      credential: { kind: 'password', user: 'convox', secret: 'RackKeyAbcdefGhijkl' },
+      actor: '',
       rack: '',
       validate: true,
       configDir: path.join(HOME, '.convox'),
