@@ -186,7 +186,7 @@ function parseCredential(get: InputGetter): { host: string; credential: Credenti
   if (password.trim() === '') {
     throw new InputError(
       'The password input is empty, and rack-url is not set: pass the key from a secret (password: ${{ secrets.CONVOX_PASSWORD }}) ' +
-        'or a rack\'s whole RACK_URL (rack-url: ${{ secrets.RACK_URL }}); if it is set, ' +
+        "or a rack's whole RACK_URL (rack-url: ${{ secrets.RACK_URL }}); if it is set, " +
         'note that GitHub does not pass secrets to workflows run from forks or by Dependabot.'
     )
   }
