@@ -152,6 +152,7 @@ describe('a rack access token', () => {
     expect(result.env.RACK_URL).toBe(`https://jwt:${t}@${rack.host}`)
     expect(result.env.CONVOX_PASSWORD).toBeUndefined()
     expect(sentWith(t).every(r => r.user === 'jwt' && r.status === 200)).toBe(true)
+    expect(result.summary).toContain(`<td>Token role</td><td>${expected}</td>`)
     expectNoLeaks(result, runner, [t], rack.host)
   })
 
@@ -256,6 +257,21 @@ describe('a rack access token', () => {
     )
     expect(result.error).toContain('convox rack access key rotate')
     expect(sentWith(t)).toEqual([])
+    expectNoLeaks(result, runner, [t], rack.host)
+  })
+
+  it.concurrent('with export-env: false warns that later commands are not logged in', async () => {
+    const runner = fresh()
+    const t = token('no-export')
+    const result = await step(runner, {
+      host: rack.host,
+      password: t,
+      'ca-cert': rack.caCert,
+      'export-env': 'false'
+    })
+    expect(result.error).toBeUndefined()
+    expect(result.env).toEqual({})
+    expect(result.stdout).toMatch(/^::warning::export-env is false, and a rack access token is not written/m)
     expectNoLeaks(result, runner, [t], rack.host)
   })
 

@@ -14,10 +14,11 @@ export async function writeSummary({ login: result, keyroll, cli, token, actor }
     ['Rack status', result.rackStatus || '(not read)'],
     ['Validated', result.checked.length ? result.checked.join('; ') : 'no (validate: false)'],
     ['Settings', result.configDir],
-    ['Token role', token?.role ?? '(not a rack access token)'],
-    ['Token expires at', token?.expiresAt ? formatExpiry(token.expiresAt) : '(not a rack access token)'],
     ['Actor', actor || '(none sent)']
   ]
+  if (token) {
+    rows.push(['Token role', token.role], ['Token expires at', formatExpiry(token.expiresAt)])
+  }
   if (keyroll) {
     rows.push(
       ['Keyroll', `${keyroll.resumed ? 'finished an earlier roll' : 'rolled'} in ${keyroll.seconds}s`],

@@ -12,14 +12,24 @@ export type BasicUser = 'convox' | 'jwt'
 
 export type TokenRole = 'read' | 'write' | 'admin'
 
-export interface Credential {
-  kind: 'password' | 'token'
-  user: BasicUser
+export type Credential = PasswordCredential | TokenCredential
+
+/** A rack password, Rack API key, Console CLI token or deploy key: sent with user `convox`. */
+export interface PasswordCredential {
+  kind: 'password'
+  user: 'convox'
   secret: string
-  /** Tokens only: what the rack lets it do. */
-  role?: TokenRole
-  /** Tokens only: the `expiresAt` claim. */
-  expiresAt?: Date
+}
+
+/** A v3 rack access token: sent with user `jwt`. */
+export interface TokenCredential {
+  kind: 'token'
+  user: 'jwt'
+  secret: string
+  /** What the rack lets it do. */
+  role: TokenRole
+  /** The `expiresAt` claim. */
+  expiresAt: Date
 }
 
 const ROLES: Record<string, TokenRole> = { r: 'read', rw: 'write', rwa: 'admin' }
@@ -44,7 +54,7 @@ export function recogniseCredential(secret: string, input = 'password'): Credent
 }
 
 /** A rack access token's claims, checked for form only: the signature needs the rack's key. */
-export function parseToken(secret: string, input: string): Credential {
+export function parseToken(secret: string, input: string): TokenCredential {
   const bad = (what: string) =>
     new InputError(
       `The ${input} input looks like a rack access token but ${what}: copy the whole token, the part between jwt: and @ ` +
@@ -140,7 +150,7 @@ export function formatExpiry(date: Date): string {
  * Returns the warning for a token that ends within TOKEN_WARN_MS, undefined otherwise.
  */
 export function checkTokenExpiry(credential: Credential, nowMs: number): string | undefined {
-  if (credential.kind !== 'token' || !credential.expiresAt) return undefined
+  if (credential.kind !== 'token') return undefined
   const left = credential.expiresAt.getTime() - nowMs
   const when = formatExpiry(credential.expiresAt)
   if (left <= 0) {

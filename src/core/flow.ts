@@ -2,7 +2,7 @@ import type { InstallCliOptions, InstalledCli } from './cli-install/install.ts'
 import { installCli } from './cli-install/install.ts'
 import type { Clock } from './clock.ts'
 import { formatDuration } from './clock.ts'
-import type { Credential } from './credential.ts'
+import type { TokenCredential } from './credential.ts'
 import { checkTokenExpiry, formatExpiry, parseToken } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import type { KeyrollResult } from './keyroll.ts'
@@ -54,7 +54,7 @@ export interface FlowOptions {
   exportEnv: boolean
   /** Whether later steps get `login.actor` as CONVOX_ACTOR (with exportEnv): not over the job's own. */
   exportActor?: boolean
-  /** The environment this process runs in: a stale RACK_URL or CONVOX_RACK there is cleared. */
+  /** The environment this process runs in: a stale RACK_URL, CONVOX_RACK or CONVOX_PASSWORD there is cleared. */
   env: Readonly<Record<string, string | undefined>>
   journal: Journal
   clock: Clock
@@ -67,7 +67,7 @@ export interface FlowResult {
   keyroll?: KeyrollResult
   cli?: InstalledCli
   /** The rack access token's claims, for a token login. */
-  token?: Credential
+  token?: TokenCredential
   /** The audit actor sent; empty when none. */
   actor: string
 }
@@ -110,7 +110,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
       'user-id': result.userId,
       'config-dir': result.configDir,
       'token-role': token?.role ?? '',
-      'token-expires-at': token?.expiresAt ? formatExpiry(token.expiresAt) : '',
+      'token-expires-at': token ? formatExpiry(token.expiresAt) : '',
       actor,
       ...(cli && { 'cli-version': cli.version, 'cli-path': cli.path })
     }
@@ -159,7 +159,7 @@ function handover(
  * A rack access token is checked before any request: its end date (the rack would only say 401),
  * and that no keyroll is asked of it. Returns its claims; undefined for any other key.
  */
-function checkToken(options: FlowOptions, log: Log): Credential | undefined {
+function checkToken(options: FlowOptions, log: Log): TokenCredential | undefined {
   if (options.login.user !== 'jwt') return undefined
   const token = parseToken(options.login.password, 'password')
   if (options.keyroll) {
@@ -170,7 +170,13 @@ function checkToken(options: FlowOptions, log: Log): Credential | undefined {
   }
   const warning = checkTokenExpiry(token, options.clock.now())
   if (warning) log.warning(warning)
-  log.info(`Rack access token: role ${token.role}, expires at ${formatExpiry(token.expiresAt!)}.`)
+  if (!options.exportEnv) {
+    log.warning(
+      'export-env is false, and a rack access token is not written to the settings files (their readers would send it as a ' +
+        'password): later convox commands are not logged in unless you set RACK_URL yourself.'
+    )
+  }
+  log.info(`Rack access token: role ${token.role}, expires at ${formatExpiry(token.expiresAt)}.`)
   return token
 }
 
