@@ -264,6 +264,10 @@ describe('keyroll through the action', () => {
         expect(s.github.secrets().get(NAME)).toBe(newKey)
         expect(s.github.secrets().has(NEXT)).toBe(false)
 
+        // Who rolled it goes to the rack with every request, the PUT among them, and never to GitHub.
+        expect(new Set(s.fake.requests.map(r => r.actor))).toEqual(new Set([REPOSITORY]))
+        expect(s.github.requests.filter(r => 'x-convox-actor' in r.headers)).toEqual([])
+
         // NEXT before the rack heard of the key; CONVOX_PASSWORD once it is live; NEXT dropped last.
         const order = s.events.filter(e => !e.startsWith('rack GET') && e !== 'github public-key')
         expect(order).toEqual([

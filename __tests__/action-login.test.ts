@@ -128,7 +128,10 @@ describe('Rack login', () => {
       'rack-status': 'running',
       'rack-provider': 'aws',
       'user-id': '',
-      'config-dir': dir
+      'config-dir': dir,
+      'token-role': '',
+      'token-expires-at': '',
+      actor: ''
     })
     expect(path.isAbsolute(result.outputs['config-dir']!)).toBe(true)
 
@@ -253,7 +256,10 @@ describe('Console login', () => {
       'rack-status': 'running',
       'rack-provider': 'gcp',
       'user-id': 'user-switch-42',
-      'config-dir': dir
+      'config-dir': dir,
+      'token-role': '',
+      'token-expires-at': '',
+      actor: ''
     })
     expect(fs.readdirSync(dir).sort()).toEqual(['auth', 'console', 'current', 'host', 'id', 'rack', 'racks'])
     expect(read(dir, 'auth')).toBe(`{\n  "${console_.host}": "${password}"\n}`)

@@ -71,13 +71,16 @@ describe('README', () => {
     'example %i uses only real inputs, and they parse',
     (_i, inputs) => {
       for (const name of Object.keys(inputs)) expect(Object.keys(action.inputs)).toContain(name)
-      // Expressions stand for what the runner would pass: a made-up secret, a temp directory.
+      // Expressions stand for what the runner would pass: a made-up secret (a whole RACK_URL for
+      // rack-url), a temp directory.
+      const secret = (name: string) =>
+        name === 'rack-url' ? 'https://convox:made-up-secret-value@rack.example.com' : 'made-up-secret-value'
       const values = Object.fromEntries(
         Object.entries(inputs).map(([name, value]) => [
           name,
           String(value)
             .replace(/\$\{\{\s*runner\.temp\s*\}\}/g, os.tmpdir())
-            .replace(/\$\{\{[^}]*\}\}/g, 'made-up-secret-value')
+            .replace(/\$\{\{[^}]*\}\}/g, secret(name))
         ])
       )
       const get = (name: string) =>

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { InputError } from '../src/core/errors.ts'
 import type { Inputs } from '../src/action/inputs.ts'
 import { parseInputs } from '../src/action/inputs.ts'
+import { mintRackToken } from '../test-support/rack-tokens.ts'
 
 const HOME = '/home/runner'
 const WORKSPACE = '/home/runner/work/app/app'
@@ -20,6 +21,8 @@ describe('parseInputs', () => {
     expect(parse(base)).toEqual({
       host: 'console.convox.com',
       password: 'RackKeyAbcdefGhijkl',
+      credential: { kind: 'password', user: 'convox', secret: 'RackKeyAbcdefGhijkl' },
+      actor: '',
       rack: '',
       validate: true,
       configDir: path.join(HOME, '.convox'),
@@ -151,6 +154,72 @@ describe('parseInputs', () => {
         }
       }
     })
+  })
+
+  describe('rack-url and rack access tokens', () => {
+    const TOKEN = mintRackToken('made-up-signing-key', { role: 'rw', expiresAt: 1_900_000_000 })
+    const URL_ = `https://jwt:${TOKEN}@Rack.Example.com:5443`
+
+    it('takes host and key from rack-url, and password is not needed', () => {
+      const inputs = parse({ 'rack-url': URL_ })
+      expect(inputs.host).toBe('rack.example.com:5443')
+      expect(inputs.password).toBe(TOKEN)
+      expect(inputs.credential).toMatchObject({ kind: 'token', user: 'jwt', role: 'write' })
+    })
+
+    it('accepts a host that names the same host as rack-url, in any form', () => {
+      expect(parse({ 'rack-url': URL_, host: 'https://rack.example.com:5443/' }).host).toBe(
+        'rack.example.com:5443'
+      )
+    })
+
+    it('refuses a host that names another host than rack-url', () => {
+      expect(() => parse({ 'rack-url': URL_, host: 'console.convox.com' })).toThrow(
+        new InputError(
+          'The host input names console.convox.com, but rack-url names rack.example.com:5443: remove host, or make the two agree.'
+        )
+      )
+    })
+
+    it('refuses both password and rack-url, and neither', () => {
+      expect(() => parse({ 'rack-url': URL_, password: 'RackKey' })).toThrow(
+        /^Both password and rack-url are set/
+      )
+      expect(() => parse({})).toThrow(/password input is empty, and rack-url is not set/)
+    })
+
+    it('recognises a token in password and needs the rack host with it', () => {
+      expect(parse({ password: TOKEN, host: 'rack.example.com' }).credential).toMatchObject({
+        kind: 'token',
+        user: 'jwt'
+      })
+      expect(() => parse({ password: TOKEN })).toThrow(/is a rack access token, which only its rack accepts/)
+    })
+
+    it('never puts the token or the URL in a message', () => {
+      const cases: Array<Record<string, string>> = [
+        { 'rack-url': URL_, password: 'x' },
+        { 'rack-url': URL_, host: 'other.example.com' },
+        { 'rack-url': URL_.replace('jwt:', 'admin:') },
+        { 'rack-url': `${URL_}/path` },
+        { password: TOKEN }
+      ]
+      for (const given of cases) {
+        let message = ''
+        try {
+          parse(given)
+        } catch (error) {
+          message = (error as Error).message
+        }
+        expect(message).not.toBe('')
+        for (const piece of TOKEN.split('.')) expect(message).not.toContain(piece)
+      }
+    })
+  })
+
+  it('keeps the actor input as given, trimmed: core derives and cleans it', () => {
+    expect(parse({ ...base, actor: ' none ' }).actor).toBe('none')
+    expect(parse({ ...base, actor: 'release-bot' }).actor).toBe('release-bot')
   })
 
   it.each([

@@ -4,6 +4,7 @@ import type { ApiRequest, ApiResponse } from '../src/core/api.ts'
 import { NetworkError } from '../src/core/api.ts'
 import type { Clock } from '../src/core/clock.ts'
 import { REQUEST_TIMEOUT_MS } from '../src/core/request-defaults.ts'
+import { verifyRackToken } from './rack-tokens.ts'
 import { listenOnLoopback, testTls } from './tls.ts'
 
 /**
@@ -66,6 +67,11 @@ export interface RackModelOptions {
    * as when CloudFormation rolls a failed update back. Either way the rack is `running` again.
    */
   keyrollOutcome?: 'complete' | 'rollback'
+  /**
+   * A v3 rack's access tokens: Basic user `jwt` must carry a token signed with this key and not
+   * expired, on every route; other users are compared with the password as before.
+   */
+  tokens?: { signingKey: string }
 }
 
 export interface FakeConvoxOptions extends RackModelOptions {
@@ -98,8 +104,12 @@ export interface RecordedRequest {
   method: string
   path: string
   rack?: string
+  /** The Basic user name. */
+  user?: string
   password?: string
   userAgent?: string
+  /** The X-Convox-Actor header. */
+  actor?: string
   body: string
   /** 0 when the connection was cut or never answered. */
   status: number
@@ -136,6 +146,7 @@ export interface FakeConvox {
 export interface FakeRequest {
   method: string
   path: string
+  user?: string
   password?: string
   body: string
 }
@@ -263,10 +274,16 @@ function modelFor(rack: FakeRack, options: RackModelOptions, clock: RackModelClo
         body: `<html><body>${current} Bad Gateway</body></html>`
       }
     }
-    if (!trusted && !accepts(request.password, current)) {
+    const refuse = (body: string): FakeAnswer => {
       const headers: Record<string, string> = { 'Content-Type': 'text/plain' }
       if (rack.version.startsWith('3.')) headers['WWW-Authenticate'] = 'Basic realm="convox"'
-      return { status: 401, headers, body: 'invalid authentication\n' }
+      return { status: 401, headers, body }
+    }
+    if (!trusted && options.tokens && request.user === 'jwt') {
+      const verdict = verifyRackToken(options.tokens.signingKey, request.password ?? '', clock.now())
+      if ('reason' in verdict) return refuse(`invalid authentication: ${verdict.reason}\n`)
+    } else if (!trusted && !accepts(request.password, current)) {
+      return refuse('invalid authentication\n')
     }
     if (request.method === 'GET' && request.path === '/auth') return text(200, 'ok\n')
     if (request.method === 'GET' && request.path === '/system') return json(200, systemBody(rack))
@@ -408,20 +425,22 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
       const body = Buffer.concat(chunks).toString('utf8')
       const path = (req.url ?? '/').split('?')[0]!
       const method = req.method ?? ''
-      const password = basicPassword(req)
+      const { user, password } = basicCredentials(req)
       const record: RecordedRequest = {
         time: Date.now(),
         method,
         path,
         rack: header(req, 'rack'),
+        user,
         password,
         userAgent: header(req, 'user-agent'),
+        actor: header(req, 'x-convox-actor'),
         body,
         status: 0,
         clientPort: req.socket.remotePort!
       }
       requests.push(record)
-      const request: FakeRequest = { method, path, password, body }
+      const request: FakeRequest = { method, path, user, password, body }
       const outcome = withFault(faults.take(method, path), () => {
         if (options.kind === 'not-convox') {
           return {
@@ -541,12 +560,12 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
-function basicPassword(req: IncomingMessage): string | undefined {
+function basicCredentials(req: IncomingMessage): { user?: string; password?: string } {
   const match = /^Basic (.+)$/.exec(header(req, 'authorization') ?? '')
-  if (!match) return undefined
+  if (!match) return {}
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
-  return colon < 0 ? undefined : decoded.slice(colon + 1)
+  return colon < 0 ? {} : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
 function send(res: ServerResponse, answer: FakeAnswer): number {

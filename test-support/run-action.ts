@@ -211,7 +211,8 @@ export function findLeaks(
   const lines = step.stdout.split('\n')
   const firstOther = lines.findIndex(l => !l.startsWith('::add-mask::'))
   for (const secret of all) {
-    const maskAt = lines.indexOf(`::add-mask::${secret}`)
+    // A workflow command escapes %, CR and LF: a RACK_URL with a percent-encoded key is masked as %25.
+    const maskAt = lines.findIndex(l => l.startsWith('::add-mask::') && decodeCommand(l.slice(12)) === secret)
     if (maskAt < 0) leaks.push(`no ::add-mask:: line for a secret of length ${secret.length}`)
     else if (inputSecrets.includes(secret) && firstOther >= 0 && firstOther < maskAt) {
       leaks.push(`an input secret is masked only at line ${maskAt + 1}, after other output`)

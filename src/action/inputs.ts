@@ -1,5 +1,7 @@
 import { homedir } from 'node:os'
 import { join, resolve, sep } from 'node:path'
+import type { Credential } from '../core/credential.ts'
+import { parseRackUrl, recogniseCredential } from '../core/credential.ts'
 import { parseDuration } from '../core/duration.ts'
 import { InputError } from '../core/errors.ts'
 import { normaliseHost, PUBLIC_CONSOLE_HOST } from '../core/host.ts'
@@ -12,7 +14,12 @@ import { CLI_VERSION_V2, CLI_VERSION_V3 } from '../core/cli-install/release.ts'
 export interface Inputs {
   /** Normalised: no scheme, lower-case, port kept unless 443. */
   host: string
+  /** The secret of `credential`: the key itself, from `password` or `rack-url`. */
   password: string
+  /** What the key is (a password or a rack access token) and its Basic user name. */
+  credential: Credential
+  /** The `actor` input: `''` (derive it from the run), `none`, or the actor to send. */
+  actor: string
   /** `''`, `org/rack` or a bare rack name. */
   rack: string
   validate: boolean
@@ -50,20 +57,7 @@ const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   const text = (name: string) => get(name).trim()
 
-  const password = get('password').replace(/^[\r\n]+|[\r\n]+$/g, '')
-  if (password.trim() === '') {
-    throw new InputError(
-      'The password input is empty: pass the key from a secret (password: ${{ secrets.CONVOX_PASSWORD }}); if it is set, ' +
-        'note that GitHub does not pass secrets to workflows run from forks or by Dependabot.'
-    )
-  }
-  if (/[\x00-\x1f\x7f]/.test(password)) {
-    throw new InputError(
-      'The password input contains a line break or another control character: store the key in the secret on one line.'
-    )
-  }
-
-  const host = normaliseHost(text('host') || PUBLIC_CONSOLE_HOST)
+  const { host, credential } = parseCredential(get)
   const rack = parseRack(text('rack'))
   const validate = parseBoolean(get, 'validate', true)
   const caCert = get('ca-cert').trim()
@@ -146,7 +140,9 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
 
   return {
     host,
-    password,
+    password: credential.secret,
+    credential,
+    actor: text('actor'),
     rack,
     validate,
     configDir: parseConfigDir(text('config-dir'), context),
@@ -165,6 +161,49 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     cliDownloadUrl,
     cliToken: get('cli-token').trim()
   }
+}
+
+/** The key and its host: `password` (with `host`, Console by default) or `rack-url`, exactly one. */
+function parseCredential(get: InputGetter): { host: string; credential: Credential } {
+  const password = get('password').replace(/^[\r\n]+|[\r\n]+$/g, '')
+  const rackUrl = get('rack-url').trim()
+  const hostInput = get('host').trim()
+  if (rackUrl) {
+    if (password.trim() !== '') {
+      throw new InputError(
+        'Both password and rack-url are set: give the key one way, rack-url (the whole RACK_URL) or host and password.'
+      )
+    }
+    const parsed = parseRackUrl(rackUrl)
+    // Console is the host's default only without rack-url, which names its own host.
+    if (hostInput && normaliseHost(hostInput) !== parsed.host) {
+      throw new InputError(
+        `The host input names ${normaliseHost(hostInput)}, but rack-url names ${parsed.host}: remove host, or make the two agree.`
+      )
+    }
+    return parsed
+  }
+  if (password.trim() === '') {
+    throw new InputError(
+      'The password input is empty, and rack-url is not set: pass the key from a secret (password: ${{ secrets.CONVOX_PASSWORD }}) ' +
+        "or a rack's whole RACK_URL (rack-url: ${{ secrets.RACK_URL }}); if it is set, " +
+        'note that GitHub does not pass secrets to workflows run from forks or by Dependabot.'
+    )
+  }
+  if (/[\x00-\x1f\x7f]/.test(password)) {
+    throw new InputError(
+      'The password input contains a line break or another control character: store the key in the secret on one line.'
+    )
+  }
+  const credential = recogniseCredential(password)
+  const host = normaliseHost(hostInput || PUBLIC_CONSOLE_HOST)
+  if (credential.kind === 'token' && !hostInput) {
+    throw new InputError(
+      `The password input is a rack access token, which only its rack accepts, but host is empty (so ${PUBLIC_CONSOLE_HOST}): ` +
+        "set host to the rack's host, or pass the whole RACK_URL in rack-url instead of password."
+    )
+  }
+  return { host, credential }
 }
 
 function parseKeyrollTimeout(raw: string): number {

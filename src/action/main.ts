@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { homedir } from 'node:os'
+import { resolveActor } from '../core/actor.ts'
 import { realClock } from '../core/clock.ts'
 import { ConvoxError } from '../core/errors.ts'
 import type { Frontend } from '../core/flow.ts'
@@ -22,7 +23,9 @@ import { writeSummary } from './summary.ts'
 export async function run(): Promise<void> {
   state.markMainRan()
   // Mask before anything can print, even before the inputs are checked.
-  const keys = [core.getInput('password'), core.getInput('password-next')].filter(Boolean)
+  const keys = [core.getInput('password'), core.getInput('password-next'), core.getInput('rack-url')].filter(
+    Boolean
+  )
   for (const key of keys) actionLog.secret(key)
   const tokens = [core.getInput('github-token'), core.getInput('cli-token')].filter(Boolean)
   for (const token of tokens) core.setSecret(token)
@@ -37,12 +40,28 @@ export async function run(): Promise<void> {
   } catch (error) {
     return fail(error, secrets)
   }
+  // The key inside rack-url, percent-decoded: a form the raw input's mask does not cover.
+  if (!secrets.includes(inputs.password)) {
+    actionLog.secret(inputs.password)
+    secrets.push(inputs.password)
+  }
   if (inputs.insecure) {
     core.warning(
       `insecure is true: the TLS certificate of ${inputs.host} is not verified, so a machine in the middle could read the key.`
     )
   }
 
+  const actor = resolveActor({
+    input: inputs.actor,
+    jobActor: process.env.CONVOX_ACTOR,
+    run: {
+      repository: process.env.GITHUB_REPOSITORY,
+      workflow: process.env.GITHUB_WORKFLOW,
+      runId: process.env.GITHUB_RUN_ID,
+      runAttempt: process.env.GITHUB_RUN_ATTEMPT,
+      user: process.env.GITHUB_ACTOR
+    }
+  })
   const journal = newJournal(inputs.configDir)
   let journalPath = ''
   const frontend: Frontend = {
@@ -65,6 +84,8 @@ export async function run(): Promise<void> {
         login: {
           host: inputs.host,
           password: inputs.password,
+          user: inputs.credential.user,
+          actor: actor.value,
           rack: inputs.rack,
           validate: inputs.validate,
           configDir: inputs.configDir,
@@ -94,6 +115,7 @@ export async function run(): Promise<void> {
           : undefined,
         cli: inputs.cliVersion ? cliOptions(inputs) : undefined,
         exportEnv: inputs.exportEnv,
+        exportActor: actor.export,
         env: process.env,
         journal,
         clock: realClock

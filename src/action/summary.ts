@@ -1,8 +1,9 @@
 import * as core from '@actions/core'
+import { formatExpiry } from '../core/credential.ts'
 import type { FlowResult } from '../core/flow.ts'
 
 /** The job summary: what was done, never a secret. Skipped outside GitHub Actions. */
-export async function writeSummary({ login: result, keyroll, cli }: FlowResult): Promise<void> {
+export async function writeSummary({ login: result, keyroll, cli, token, actor }: FlowResult): Promise<void> {
   // core.summary throws without the file; a runner always sets it, a local run does not.
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const rows: Array<[string, string]> = [
@@ -12,8 +13,12 @@ export async function writeSummary({ login: result, keyroll, cli }: FlowResult):
     ['Rack version', result.rackVersion || '(not read)'],
     ['Rack status', result.rackStatus || '(not read)'],
     ['Validated', result.checked.length ? result.checked.join('; ') : 'no (validate: false)'],
-    ['Settings', result.configDir]
+    ['Settings', result.configDir],
+    ['Actor', actor || '(none sent)']
   ]
+  if (token) {
+    rows.push(['Token role', token.role], ['Token expires at', formatExpiry(token.expiresAt)])
+  }
   if (keyroll) {
     rows.push(
       ['Keyroll', `${keyroll.resumed ? 'finished an earlier roll' : 'rolled'} in ${keyroll.seconds}s`],

@@ -1,3 +1,5 @@
+import { actorHeader } from './actor.ts'
+import type { BasicUser } from './credential.ts'
 import type { HttpsAnswer } from './https.ts'
 import type { HttpsTarget } from './https.ts'
 import { HttpsClient, httpsTarget } from './https.ts'
@@ -28,26 +30,42 @@ export interface ApiRequest {
 
 export type ApiResponse = HttpsAnswer
 
+/** Who the requests are from: the Basic user name of the key, and the audit actor. */
+export interface ApiIdentity {
+  /** `jwt` for a rack access token; `convox` when omitted. */
+  user?: BasicUser
+  /** Sent as `X-Convox-Actor`; none when empty. */
+  actor?: string
+}
+
 /**
- * The Convox HTTP API as the CLI speaks it: HTTPS, Basic authentication with user `convox`.
+ * The Convox HTTP API as the CLI speaks it: HTTPS, Basic authentication with user `convox` (`jwt`
+ * for a rack access token).
  * One method, one attempt: retrying is decided in retry.ts, meaning in the callers.
  */
 export class ConvoxApi {
   readonly host: string
   private readonly authorization: string
+  private readonly identity: ApiIdentity
   private readonly client: HttpsClient
   /** Where `host` (`name`, `name:port`, `[v6]:port`) connects. */
   private readonly origin: Omit<HttpsTarget, 'path'>
 
-  constructor(host: string, password: string, client: HttpsClient) {
+  constructor(host: string, password: string, client: HttpsClient, identity: ApiIdentity = {}) {
     this.host = host
     this.client = client
+    this.identity = identity
     const { hostname, port } = httpsTarget(`https://${host}/`)
     this.origin = { hostname, port }
-    this.authorization = `Basic ${Buffer.from(`convox:${password}`).toString('base64')}`
+    this.authorization = `Basic ${Buffer.from(`${identity.user ?? 'convox'}:${password}`).toString('base64')}`
   }
 
-  static create(host: string, password: string, connection: ConnectionOptions): ConvoxApi {
+  static create(
+    host: string,
+    password: string,
+    connection: ConnectionOptions,
+    identity: ApiIdentity = {}
+  ): ConvoxApi {
     // A ca-cert is the CA of this one host, so it replaces the system roots rather than joining
     // them: narrower trust, through a proxy's tunnel as well.
     const client = new HttpsClient({
@@ -55,12 +73,12 @@ export class ConvoxApi {
       ca: connection.caCert || undefined,
       proxyEnv: connection.proxyEnv
     })
-    return new ConvoxApi(host, password, client)
+    return new ConvoxApi(host, password, client, identity)
   }
 
   /** The same host and connection pool, authenticated with another key (keyroll). */
   withPassword(password: string): ConvoxApi {
-    return new ConvoxApi(this.host, password, this.client)
+    return new ConvoxApi(this.host, password, this.client, this.identity)
   }
 
   /** Closes pooled connections so the process can exit at once. */
@@ -75,6 +93,7 @@ export class ConvoxApi {
       'User-Agent': USER_AGENT,
       Accept: 'application/json, text/plain'
     }
+    if (this.identity.actor) headers['X-Convox-Actor'] = actorHeader(this.identity.actor)
     if (request.rack) headers.Rack = request.rack
     if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded'
     return this.client.request(

@@ -2,6 +2,8 @@ import type { InstallCliOptions, InstalledCli } from './cli-install/install.ts'
 import { installCli } from './cli-install/install.ts'
 import type { Clock } from './clock.ts'
 import { formatDuration } from './clock.ts'
+import type { TokenCredential } from './credential.ts'
+import { checkTokenExpiry, formatExpiry, parseToken } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import type { KeyrollResult } from './keyroll.ts'
 import { KeyrollError, runKeyroll } from './keyroll.ts'
@@ -9,7 +11,7 @@ import type { Log } from './log.ts'
 import type { Login, LoginOptions, LoginResult } from './login.ts'
 import { login, loginVariables } from './login.ts'
 import type { SecretStore } from './secret-store.ts'
-import { rackUrl } from './secrets.ts'
+import { rackUrls } from './secrets.ts'
 import type { Journal } from './settings.ts'
 import { writeSettings } from './settings.ts'
 import { RejectedKeyError } from './validate.ts'
@@ -50,7 +52,9 @@ export interface FlowOptions {
   cli?: Omit<InstallCliOptions, 'log' | 'clock'>
   /** Whether the login's variables go to later steps (`export-env`). */
   exportEnv: boolean
-  /** The environment this process runs in: a stale RACK_URL or CONVOX_RACK there is cleared. */
+  /** Whether later steps get `login.actor` as CONVOX_ACTOR (with exportEnv): not over the job's own. */
+  exportActor?: boolean
+  /** The environment this process runs in: a stale RACK_URL, CONVOX_RACK or CONVOX_PASSWORD there is cleared. */
   env: Readonly<Record<string, string | undefined>>
   journal: Journal
   clock: Clock
@@ -62,17 +66,28 @@ export interface FlowResult {
   password: string
   keyroll?: KeyrollResult
   cli?: InstalledCli
+  /** The rack access token's claims, for a token login. */
+  token?: TokenCredential
+  /** The audit actor sent; empty when none. */
+  actor: string
 }
 
-/** The variables that, left by an earlier step, would send commands to another rack than this login's. */
-const STALE_VARIABLES = ['RACK_URL', 'CONVOX_RACK'] as const
+/** The variables that, left by an earlier step and not set by this login, would mislead later commands. */
+const STALE_VARIABLES = {
+  RACK_URL: 'it would send CLI commands to another rack',
+  CONVOX_RACK: 'it would send CLI commands to another rack',
+  // A token login sets no CONVOX_PASSWORD: an earlier one would go to this host with CONVOX_HOST.
+  CONVOX_PASSWORD: "it holds another login's key, which CLI commands would send to this host"
+} as const
 
 export async function runFlow(options: FlowOptions, frontend: Frontend): Promise<FlowResult> {
   const { log } = frontend
   // Every form a key can take is masked before any line can show it; the adapter masked the keys themselves.
   for (const key of [options.login.password, options.keyroll?.passwordNext]) {
-    if (key) log.secret(rackUrl(options.login.host, key))
+    if (key) for (const url of rackUrls(options.login.host, key)) log.secret(url)
   }
+  const token = checkToken(options, log)
+  const actor = options.login.actor ?? ''
   const cli = options.cli
     ? await log.group('Install the Convox CLI', () =>
         installCli({ ...options.cli!, log, clock: options.clock })
@@ -94,16 +109,19 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
       'rack-provider': result.rackProvider,
       'user-id': result.userId,
       'config-dir': result.configDir,
+      'token-role': token?.role ?? '',
+      'token-expires-at': token ? formatExpiry(token.expiresAt) : '',
+      actor,
       ...(cli && { 'cli-version': cli.version, 'cli-path': cli.path })
     }
     const publish = () => frontend.publish(handover(options, log, result, password, outputs))
     // Before a keyroll, so that steps which run after a failed roll still have a login.
     publish()
-    if (!options.keyroll) return { login: result, password, cli }
+    if (!options.keyroll) return { login: result, password, cli, token, actor }
 
     const keyroll = await rollKey(options, frontend, session)
     password = keyroll.password
-    log.secret(rackUrl(result.host, password))
+    for (const url of rackUrls(result.host, password)) log.secret(url)
     writeSettings([{ file: 'auth', key: result.host, value: password }], options.journal, log)
     frontend.saveJournal(options.journal)
     Object.assign(outputs, {
@@ -112,7 +130,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
       'old-key-revoked': String(keyroll.oldKeyRevoked)
     })
     publish()
-    return { login: result, password, keyroll, cli }
+    return { login: result, password, keyroll, cli, token, actor }
   } finally {
     session.api?.close()
   }
@@ -126,12 +144,40 @@ function handover(
   outputs: Record<string, string>
 ): Handover {
   if (!options.exportEnv) return { env: {}, clear: [], outputs: { ...outputs } }
-  const env = loginVariables(result, password)
-  const clear = STALE_VARIABLES.filter(name => options.env[name] && !(name in env))
+  const env = loginVariables(result, password, options.login.user)
+  if (options.exportActor && options.login.actor) env.CONVOX_ACTOR = options.login.actor
+  const clear = (Object.keys(STALE_VARIABLES) as Array<keyof typeof STALE_VARIABLES>).filter(
+    name => options.env[name] && !(name in env)
+  )
   for (const name of clear) {
-    log.info(`Clearing ${name} left by an earlier step: it would send CLI commands to another rack.`)
+    log.info(`Clearing ${name} left by an earlier step: ${STALE_VARIABLES[name]}.`)
   }
   return { env, clear, outputs: { ...outputs } }
+}
+
+/**
+ * A rack access token is checked before any request: its end date (the rack would only say 401),
+ * and that no keyroll is asked of it. Returns its claims; undefined for any other key.
+ */
+function checkToken(options: FlowOptions, log: Log): TokenCredential | undefined {
+  if (options.login.user !== 'jwt') return undefined
+  const token = parseToken(options.login.password, 'password')
+  if (options.keyroll) {
+    throw new ConvoxError(
+      'keyroll: true cannot roll a rack access token: it is not the rack password. A token ends by itself at its ' +
+        'expiresAt, or with all others by convox rack access key rotate; remove keyroll: true, or log in with the rack password to roll that.'
+    )
+  }
+  const warning = checkTokenExpiry(token, options.clock.now())
+  if (warning) log.warning(warning)
+  if (!options.exportEnv) {
+    log.warning(
+      'export-env is false, and a rack access token is not written to the settings files (their readers would send it as a ' +
+        'password): later convox commands are not logged in unless you set RACK_URL yourself.'
+    )
+  }
+  log.info(`Rack access token: role ${token.role}, expires at ${formatExpiry(token.expiresAt)}.`)
+  return token
 }
 
 /** A login and the key it used: password-next when the rack took it during keyroll recovery. */

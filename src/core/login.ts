@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from './api.ts'
 import { ConvoxApi } from './api.ts'
 import type { Clock } from './clock.ts'
+import type { BasicUser } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import { PUBLIC_CONSOLE_HOST } from './host.ts'
 import type { Log } from './log.ts'
@@ -13,6 +14,10 @@ import { identify, listConsoleRacks, resolveRack, systemInfo } from './validate.
 export interface LoginOptions {
   host: string
   password: string
+  /** The Basic user name `password` goes with: `jwt` for a rack access token; `convox` when omitted. */
+  user?: BasicUser
+  /** The audit actor sent with every request (`X-Convox-Actor`); none when empty. */
+  actor?: string
   /** `''`, `org/rack` or a bare rack name. */
   rack: string
   validate: boolean
@@ -56,7 +61,7 @@ export async function login(options: LoginOptions): Promise<Login> {
   let result: LoginResult
   let api: ConvoxApi | undefined
   if (options.validate) {
-    api = ConvoxApi.create(host, password, options.connection)
+    api = ConvoxApi.create(host, password, options.connection, { user: options.user, actor: options.actor })
     try {
       result = await validatedLogin(options, {
         api,
@@ -71,7 +76,7 @@ export async function login(options: LoginOptions): Promise<Login> {
     result = unvalidatedLogin(options)
   }
   try {
-    const edits = settingsEdits(result, password)
+    const edits = settingsEdits(result, password, options.user)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
       const written = writeSettings(edits, options.journal, log)
       const unchanged = [...new Set(edits.filter(e => e.value !== null).map(e => e.file))].filter(
@@ -169,10 +174,15 @@ function unvalidatedLogin(options: LoginOptions): LoginResult {
   }
 }
 
-/** What each CLI generation reads (convox-facts.md section 1). */
-export function settingsEdits(result: LoginResult, password: string): Edit[] {
+/**
+ * What each CLI generation reads (convox-facts.md section 1). A rack access token is not written
+ * to `auth`: every reader of `auth` sends it with user `convox`, which the rack compares with its
+ * password and answers with a bare 401; without an entry they say there is no login instead. The
+ * v3 CLI gets the token through RACK_URL, which beats the files.
+ */
+export function settingsEdits(result: LoginResult, password: string, user: BasicUser = 'convox'): Edit[] {
   const edits: Edit[] = [
-    { file: 'auth', key: result.host, value: password },
+    ...(user === 'jwt' ? [] : [{ file: 'auth' as const, key: result.host, value: password }]),
     { file: 'host', value: result.host },
     { file: 'console', value: result.host }
   ]
@@ -190,14 +200,22 @@ export function settingsEdits(result: LoginResult, password: string): Edit[] {
   return edits
 }
 
-/** The variables later steps need (convox-facts.md section 2). Values are secrets where they hold the key. */
-export function loginVariables(result: LoginResult, password: string): Record<string, string> {
+/**
+ * The variables later steps need (convox-facts.md section 2). Values are secrets where they hold
+ * the key. CONVOX_PASSWORD cannot say user `jwt`, so a token travels in RACK_URL alone (as for
+ * `auth`, in settingsEdits).
+ */
+export function loginVariables(
+  result: LoginResult,
+  password: string,
+  user: BasicUser = 'convox'
+): Record<string, string> {
   const env: Record<string, string> = {
     CONVOX_HOST: result.host,
-    CONVOX_PASSWORD: password,
+    ...(user === 'jwt' ? {} : { CONVOX_PASSWORD: password }),
     CONVOX_CONFIG: result.configDir
   }
   if (result.kind === 'console' && result.rack) env.CONVOX_RACK = result.rack
-  if (result.kind === 'rack') env.RACK_URL = rackUrl(result.host, password)
+  if (result.kind === 'rack') env.RACK_URL = rackUrl(result.host, password, user)
   return env
 }

@@ -1,16 +1,30 @@
+import type { BasicUser } from './credential.ts'
+
+/** Every user name a secret can be sent with: a rack access token goes with `jwt`. */
+const USERS: readonly BasicUser[] = ['convox', 'jwt']
+
 /**
  * Every form in which a key can appear on the wire or in a variable. All of them are masked
  * before anything is printed, and all of them are scrubbed from text that comes from a server.
  */
 export function secretForms(password: string, host?: string): string[] {
-  const forms = [password, Buffer.from(`convox:${password}`).toString('base64'), encodeURIComponent(password)]
-  if (host) forms.push(rackUrl(host, password))
+  const forms = [
+    password,
+    ...USERS.map(user => Buffer.from(`${user}:${password}`).toString('base64')),
+    encodeURIComponent(password)
+  ]
+  if (host) forms.push(...rackUrls(host, password))
   return [...new Set(forms.filter(f => f.length > 0))]
 }
 
 /** The RACK_URL the v3 CLI needs to reach a rack directly. */
-export function rackUrl(host: string, password: string): string {
-  return `https://convox:${encodeURIComponent(password)}@${host}`
+export function rackUrl(host: string, password: string, user: BasicUser = 'convox'): string {
+  return `https://${user}:${encodeURIComponent(password)}@${host}`
+}
+
+/** The RACK_URL of a key with each user name, to mask before the login knows which it is. */
+export function rackUrls(host: string, password: string): string[] {
+  return USERS.map(user => rackUrl(host, password, user))
 }
 
 /** Removes secrets from text we did not write ourselves (server bodies, system error messages). */

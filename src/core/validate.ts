@@ -1,6 +1,7 @@
 import type { ApiResponse, ConvoxApi } from './api.ts'
 import { NetworkError } from './api.ts'
 import { formatDuration } from './clock.ts'
+import { MINT_HINT } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import { errorField, parseJson } from './json.ts'
 import type { RetryOptions } from './retry.ts'
@@ -139,6 +140,7 @@ export async function systemInfo(ctx: ApiContext, rack?: string): Promise<System
         `${ctx.api.host} could not reach rack ${rack} (${firstLine(response.body, ctx.secrets)}): check the rack name and that the rack is connected to Console.`
       )
     }
+    if (response.status === 401) rejectToken(ctx.api.host, response)
     const failure = statusFailure(ctx, rack ? `GET /system for rack ${rack}` : 'GET /system', response)
     // A rack whose API tasks are being replaced can take a key on /auth and refuse it here.
     throw response.status === 401 ? new RejectedKeyError(failure.message) : failure
@@ -153,6 +155,7 @@ export async function systemInfo(ctx: ApiContext, rack?: string): Promise<System
 }
 
 function rejectSpecial401(host: string, response: ApiResponse): void {
+  rejectToken(host, response)
   const challenge = String(response.headers['www-authenticate'] ?? '')
   if (/^Session\b/i.test(challenge)) {
     throw new ConvoxError(
@@ -162,6 +165,19 @@ function rejectSpecial401(host: string, response: ApiResponse): void {
   if (/cli token is expired/i.test(response.body)) {
     throw new ConvoxError(
       `${host} says the Console CLI token has expired: create a new one (convox login on your machine, or a deploy key in the Console web UI) and update the secret.`
+    )
+  }
+}
+
+/** A v3 rack says why it refused a rack access token (pkg/api/api.go `authenticate`). */
+function rejectToken(host: string, response: ApiResponse): void {
+  if (/invalid authentication: token is expired/i.test(response.body)) {
+    throw new ConvoxError(`${host} says the rack access token has expired: ${MINT_HINT}.`)
+  }
+  if (/invalid authentication: signature is invalid/i.test(response.body)) {
+    throw new ConvoxError(
+      `${host} says the rack access token is signed with another key: it was minted for another rack, or this rack's ` +
+        `signing key was rotated (convox rack access key rotate) since; check the host, or ${MINT_HINT}.`
     )
   }
 }
