@@ -7,7 +7,8 @@ import { HttpsClient, httpsTarget } from './https.ts'
 import type { Log } from './log.ts'
 import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from './retry.ts'
 import type { SecretStore } from './secret-store.ts'
-import { redact } from './secrets.ts'
+import { secretForms } from './secrets.ts'
+import { serverLine } from './server-text.ts'
 
 export interface GitHubSecretStoreOptions {
   /** GITHUB_API_URL: `https://api.github.com`, or `https://<host>/api/v3` on GitHub Enterprise Server. */
@@ -264,5 +265,7 @@ function parseJson(text: string): unknown {
 /** The `message` of a GitHub error body; never the token, should a proxy echo the request. */
 function githubMessage(body: string, token: string): string | undefined {
   const message = (parseJson(body) as { message?: unknown } | undefined)?.message
-  return typeof message === 'string' && message ? redact(message, [token]).slice(0, 200) : undefined
+  return typeof message === 'string' && message
+    ? serverLine(message, secretForms(token)) || undefined
+    : undefined
 }

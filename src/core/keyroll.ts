@@ -9,6 +9,7 @@ import type { Backoff } from './retry.ts'
 import { describeNetworkError, fullJitterDelay, isTransientStatus, parseRetryAfter } from './retry.ts'
 import type { SecretStore } from './secret-store.ts'
 import { redact, secretForms } from './secrets.ts'
+import { serverLine, serverText } from './server-text.ts'
 
 /**
  * Rolling a v2 Rack's API key (../../docs/keyroll.md). The rule that shapes everything here: at
@@ -194,6 +195,8 @@ interface Context {
   startedAt: number
   requests: number
   polls: number
+  /** Every form of every key in play, removed from server text before it is quoted. */
+  forms: readonly string[]
   scrub(text: string): string
 }
 
@@ -221,6 +224,7 @@ export async function runKeyroll(options: KeyrollOptions): Promise<KeyrollResult
     startedAt: Math.min(options.startedAt ?? Infinity, options.clock.now()),
     requests: 0,
     polls: 0,
+    forms,
     scrub: text => redact(text, forms)
   }
   const deadline = ctx.startedAt + options.timeoutMs
@@ -274,7 +278,11 @@ async function probe(ctx: Context, api: KeyrollApi, path: '/system' | '/auth' = 
         transient: true
       }
     }
-    return { kind: 'accepted', status: ctx.scrub(system.status), version: ctx.scrub(system.version) }
+    return {
+      kind: 'accepted',
+      status: serverText(system.status, ctx.forms, 40),
+      version: serverText(system.version, ctx.forms, 40)
+    }
   }
   return {
     kind: 'failed',
@@ -290,7 +298,7 @@ function parseSystem(body: string): { status: string; version: string } | undefi
     if (typeof value !== 'object' || value === null) return undefined
     const { status, version } = value as Record<string, unknown>
     if (typeof status !== 'string') return undefined
-    return { status: status.slice(0, 40), version: typeof version === 'string' ? version.slice(0, 40) : '' }
+    return { status, version: typeof version === 'string' ? version : '' }
   } catch {
     return undefined
   }
@@ -311,7 +319,7 @@ function describeAnswer(ctx: Context, response: ApiResponse): string {
   } catch {
     if (!/^\s*</.test(response.body)) detail = response.body
   }
-  detail = ctx.scrub(detail.trim().split('\n')[0]!.slice(0, 200))
+  detail = serverLine(detail, ctx.forms)
   return detail ? `HTTP ${response.status}: ${detail}` : `HTTP ${response.status}`
 }
 

@@ -1,4 +1,5 @@
 import { ConvoxError } from '../errors.ts'
+import { serverText } from '../server-text.ts'
 
 /**
  * Where each Convox CLI build lives (convox-facts.md section 5) and how to tell a downloaded file
@@ -107,7 +108,7 @@ export function latestTag(url: string, status: number, body: string, rateLimitRe
     }
     if (typeof tag === 'string' && CLI_VERSION_V3.test(tag)) return tag
     throw new ConvoxError(
-      `${url} did not name a v3 release (tag_name ${JSON.stringify(tag)}): pin cli-version to a version such as 3.24.9.`
+      `${url} did not name a v3 release (tag_name ${typeof tag === 'string' ? JSON.stringify(serverText(tag, [], 60)) : JSON.stringify(tag)?.slice(0, 60)}): pin cli-version to a version such as 3.24.9.`
     )
   }
   if (status === 401) {
