@@ -1,3 +1,4 @@
+import http from 'node:http'
 import https from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ApiRequest, ApiResponse } from '../src/core/api.ts'
@@ -76,7 +77,13 @@ export interface FakeConvoxOptions extends RackModelOptions {
 }
 
 export type Fault =
-  | { status: number; body?: string; retryAfter?: string }
+  | {
+      status: number
+      /** A function of the request's headers makes a server that echoes what it was sent. */
+      body?: string | ((headers: Record<string, string>) => string)
+      retryAfter?: string
+      headers?: Record<string, string>
+    }
   | { reset: true }
   | { hang: true }
   /**
@@ -319,7 +326,11 @@ function createFaultQueue() {
 }
 
 /** The answer a request gets when a fault is queued for it; `answer` is what the server would say. */
-function withFault(fault: Fault | undefined, answer: () => FakeOutcome): FakeOutcome {
+function withFault(
+  fault: Fault | undefined,
+  answer: () => FakeOutcome,
+  requestHeaders: Record<string, string> = {}
+): FakeOutcome {
   if (!fault) return answer()
   if ('afterApply' in fault) {
     answer()
@@ -333,9 +344,10 @@ function withFault(fault: Fault | undefined, answer: () => FakeOutcome): FakeOut
   }
   if ('reset' in fault) return { reset: true }
   if ('hang' in fault) return { hang: true }
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = { ...fault.headers }
   if (fault.retryAfter !== undefined) headers['Retry-After'] = fault.retryAfter
-  return { status: fault.status, headers, body: fault.body ?? `${fault.status} fault\n` }
+  const body = typeof fault.body === 'function' ? fault.body(requestHeaders) : fault.body
+  return { status: fault.status, headers, body: body ?? `${fault.status} fault\n` }
 }
 
 export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeConvox> {
@@ -418,17 +430,24 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
       }
       requests.push(record)
       const request: FakeRequest = { method, path, password, body }
-      const outcome = withFault(faults.take(method, path), () => {
-        if (options.kind === 'not-convox') {
-          return {
-            status: 404,
-            headers: { 'Content-Type': 'text/html' },
-            body: '<html><body>404 Not Found</body></html>'
+      const requestHeaders = Object.fromEntries(
+        Object.entries(req.headers).map(([name, value]) => [name, String(value)])
+      )
+      const outcome = withFault(
+        faults.take(method, path),
+        () => {
+          if (options.kind === 'not-convox') {
+            return {
+              status: 404,
+              headers: { 'Content-Type': 'text/html' },
+              body: '<html><body>404 Not Found</body></html>'
+            }
           }
-        }
-        if (options.kind === 'console') return handleConsole(req, request)
-        return model.handle(request)
-      })
+          if (options.kind === 'console') return handleConsole(req, request)
+          return model.handle(request)
+        },
+        requestHeaders
+      )
       if ('reset' in outcome) return void req.socket.destroy()
       if ('hang' in outcome) return
       record.status = send(res, outcome)
@@ -450,6 +469,25 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
       return close()
     }
   }
+}
+
+/**
+ * A loopback port that speaks plain HTTP, as a router or a rack's HTTP port does: a TLS client
+ * gets an HTTP answer to its hello. Counts the connections it saw.
+ */
+export async function startPlainHttpServer(): Promise<{
+  host: string
+  connections: () => number
+  close: () => Promise<void>
+}> {
+  let connections = 0
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' })
+    res.end('<html><body>It works</body></html>')
+  })
+  server.on('connection', () => connections++)
+  const { port, close } = await listenOnLoopback(server)
+  return { host: `127.0.0.1:${port}`, connections: () => connections, close }
 }
 
 /** What a ConvoxApi offers, answered by a simulated rack instead of a server. */

@@ -15,6 +15,7 @@ export function serverText(text: string, secrets: readonly string[], maxLength =
   const clean = redact(text, secrets)
     .replace(/\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{8,}/gi, '$1 ***')
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
+    .replace(/ {2,}/g, ' ')
     .replace(/^[\s:]+/, '') // the runner reads a command after any leading white space
     .trimEnd()
   return clean.length > maxLength ? `${clean.slice(0, maxLength - 1).trimEnd()}…` : clean

@@ -65,7 +65,12 @@ export async function identify(ctx: ApiContext): Promise<Identity> {
     if (auth.body.trim() === 'ok') return { kind: 'rack', userId: '', checked: 'Rack API key (GET /auth)' }
     const id = parseJson(auth.body) as { id?: unknown } | undefined
     if (id && typeof id === 'object' && typeof id.id === 'string') {
-      return { kind: 'console', userId: id.id, checked: 'Console CLI token (GET /auth)' }
+      // Written to the id file and the user-id output: server text, cleaned like any other.
+      return {
+        kind: 'console',
+        userId: serverText(id.id, ctx.secrets, 100),
+        checked: 'Console CLI token (GET /auth)'
+      }
     }
     throw new ConvoxError(
       `${host} answered GET /auth with something that is neither a Rack nor a Console: check the host input (use the rack's API host name or your Console host).`
