@@ -186,15 +186,26 @@ export function diskError(dir: string, error: unknown, doing: 'read' | 'write'):
 
 /** Temporary file then rename: a reader never sees half a file, and the mode is 0600 from the start. */
 export function writeAtomic(file: string, content: string): void {
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  const temp = writeTemp(file, content)
   try {
-    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
-    chmodSync(temp, 0o600) // the umask may have narrowed nothing, but an inherited ACL may have widened it
     renameSync(temp, file)
   } catch (error) {
     rmSync(temp, { force: true })
     throw error
   }
+}
+
+/** The content of `file`, written 0600 beside it under a name no one else uses; returns that name. */
+function writeTemp(file: string, content: string): string {
+  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  try {
+    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
+    chmodSync(temp, 0o600) // the umask may have narrowed nothing, but an inherited ACL may have widened it
+  } catch (error) {
+    rmSync(temp, { force: true })
+    throw error
+  }
+  return temp
 }
 
 /** Creates what is missing of `dir`; a directory another job creates meanwhile is theirs (EEXIST). */
@@ -272,13 +283,26 @@ export function writeSettings(
       () => {
         const changes = planChanges(edits, attempt)
         if (attempt.entries.length > 0) beforeWrite(merged(journal, attempt))
-        for (const change of changes) {
-          const file = join(journal.dir, change.file)
-          if (change.text === null) rmSync(file)
-          else writeAtomic(file, change.text)
-          applied.entries.push(...attempt.entries.filter(e => e.file === change.file))
-          if (change.text === null) log.info(`Removed ${file}, left by an earlier login.`)
-          else written.push(change.file)
+        // Every new content is on disk before any file is replaced: a disk that fills up (ENOSPC)
+        // or a quota stops the step while nothing has changed, and undoing needs no space.
+        const temps = new Map<string, string>()
+        try {
+          for (const change of changes) {
+            if (change.text !== null)
+              temps.set(change.file, writeTemp(join(journal.dir, change.file), change.text))
+          }
+          for (const change of changes) {
+            const file = join(journal.dir, change.file)
+            const temp = temps.get(change.file)
+            if (temp === undefined) rmSync(file)
+            else renameSync(temp, file)
+            temps.delete(change.file)
+            applied.entries.push(...attempt.entries.filter(e => e.file === change.file))
+            if (temp === undefined) log.info(`Removed ${file}, left by an earlier login.`)
+            else written.push(change.file)
+          }
+        } finally {
+          for (const temp of temps.values()) rmSync(temp, { force: true })
         }
       }
     )
