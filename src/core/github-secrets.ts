@@ -141,6 +141,9 @@ export class GitHubSecretStore implements SecretStore {
           ? `GitHub answered ${answer.status}, so the github-token may not write secrets of ${repository}: ${access}`
           : `GitHub answered ${answer.status}, so environment ${environment} does not exist in ${repository} or the ` +
             `github-token may not write its secrets: ${access}`
+    } else if (answer.status >= 300 && answer.status < 400) {
+      const location = serverLine(String(answer.headers.location ?? ''), secretForms(this.options.token))
+      cause = `GitHub answered ${answer.status}, a redirect${location ? ` to ${location}` : ''}: check GITHUB_API_URL`
     } else {
       cause = `GitHub answered ${answer.status}${isTransientStatus(answer.status) ? ' until the retries ran out' : ''}`
     }

@@ -320,7 +320,12 @@ function describeAnswer(ctx: Context, response: ApiResponse): string {
     if (!/^\s*</.test(response.body)) detail = response.body
   }
   detail = serverLine(detail, ctx.forms)
-  return detail ? `HTTP ${response.status}: ${detail}` : `HTTP ${response.status}`
+  const location = serverLine(String(response.headers.location ?? ''), ctx.forms)
+  const status =
+    response.status >= 300 && response.status < 400 && location
+      ? `HTTP ${response.status} to ${location}`
+      : `HTTP ${response.status}`
+  return detail ? `${status}: ${detail}` : status
 }
 
 function elapsed(ctx: Context): string {
