@@ -272,7 +272,8 @@ export function writeSettings(
 ): string[] {
   const written: string[] = []
   const attempt: Journal = { dir: journal.dir, createdDirs: [], entries: [] }
-  const applied: Journal = { ...attempt, entries: [] }
+  /** The entries whose change is on disk: what a failure half-way has to undo. */
+  const applied: JournalEntry[] = []
   try {
     withSettingsLock(
       journal.dir,
@@ -297,7 +298,7 @@ export function writeSettings(
             if (temp === undefined) rmSync(file)
             else renameSync(temp, file)
             temps.delete(change.file)
-            applied.entries.push(...attempt.entries.filter(e => e.file === change.file))
+            applied.push(...attempt.entries.filter(e => e.file === change.file))
             if (temp === undefined) log.info(`Removed ${file}, left by an earlier login.`)
             else written.push(change.file)
           }
@@ -307,7 +308,7 @@ export function writeSettings(
       }
     )
   } catch (error) {
-    undoSettings({ ...applied, createdDirs: attempt.createdDirs }, log)
+    undoSettings({ ...attempt, entries: applied }, log)
     if (attempt.entries.length > 0) {
       try {
         beforeWrite(journal) // what the post step has to undo is back to what it was
