@@ -335,7 +335,8 @@ describe('Console login', () => {
     expect(result.outputs).toMatchObject({ kind: 'console', 'user-id': '', rack: 'acme/production' })
     const dir = settingsDir(runner)
     expect(fs.existsSync(path.join(dir, 'id'))).toBe(false)
-    expect(fs.readdirSync(dir).sort()).toEqual(['auth', 'console', 'current', 'host', 'rack', 'racks'])
+    // No racks: v2 falls back to rack, and v3 takes racks for a directory of its own.
+    expect(fs.readdirSync(dir).sort()).toEqual(['auth', 'console', 'current', 'host', 'rack'])
     expect(sentWith(DEPLOY_KEY).slice(0, 2)).toEqual([
       ['GET', '/auth', undefined],
       ['GET', '/racks', undefined]
@@ -396,7 +397,7 @@ interface Prepared {
   host: string
   env?: Record<string, string>
   /** A fake of this run alone, closed afterwards; its requests are checked when `noRequests`. */
-  own?: FakeConvox
+  own?: Pick<FakeConvox, 'close'> & Partial<FakeConvox>
 }
 
 interface FailureCase {
@@ -449,7 +450,66 @@ describe('failures: one sentence naming host and cause, exit 1, settings untouch
     }
   }
 
+  const withOwnConsole = async (fault: (fake: FakeConvox) => void) => {
+    const own = await startFakeConvox(CONSOLE)
+    fault(own)
+    return {
+      inputs: { host: own.host, password: token('switch'), rack: 'acme/production', 'ca-cert': own.caCert },
+      host: own.host,
+      own
+    }
+  }
+  /** A 200 whose body is not what a Convox API sends; the fault names the path. */
+  const answers200 = (path: string, body: string) => (fake: FakeConvox) =>
+    fake.fail({ status: 200, body, headers: { 'Content-Type': 'application/json' } }, { path })
+  const notARack =
+    /did not answer GET \/system like a Convox rack \((not a JSON object|no string name and status)\): check the host input/
+  const notAConsole =
+    /did not answer GET \/racks like a Convox Console \((not a JSON list of racks|entry \d+ is not a rack with a name and an organization)\): check the host input/
+
   const cases: FailureCase[] = [
+    ...[
+      'null',
+      '[]',
+      '"production"',
+      'not json',
+      '{"name":"production"}',
+      '{"name":5,"status":"running"}',
+      '{"name":"production","status":"running","version":[1]}'
+    ].map(body => ({
+      name: `a GET /system answer that is not a rack (${body})`,
+      message: notARack,
+      prepare: () => withOwnRack(answers200('/system', body))
+    })),
+    ...[
+      '{}',
+      '[null]',
+      '[{"name":"production"}]',
+      '[{"name":"production","organization":null}]',
+      '[{"name":"x","organization":{"name":"acme"},"status":7}]'
+    ].map(body => ({
+      name: `a GET /racks answer that is not a list of racks (${body})`,
+      message: notAConsole,
+      prepare: () => withOwnConsole(answers200('/racks', body))
+    })),
+    {
+      name: 'a GET /system through Console that is not a rack',
+      message:
+        /did not answer GET \/system for rack acme\/production like a Convox rack \(not a JSON object\)/,
+      prepare: () => withOwnConsole(answers200('/system', '[]'))
+    },
+    {
+      name: 'a redirect',
+      message:
+        /answered GET \/auth with a redirect \(HTTP 301\) to https:\/\/login\.example\.com\/sso \*\*\* ::warning::x; the Convox API answers on its own host: set the host input to the API host/,
+      prepare: () =>
+        withOwnRack(fake =>
+          fake.fail({
+            status: 301,
+            headers: { Location: `https://login.example.com/sso ${RACK_KEY} ::warning::x` }
+          })
+        )
+    },
     {
       name: 'a rejected key (401)',
       message:

@@ -6,6 +6,7 @@ import type { FakeConvox } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import type { Runner, StepResult } from '../test-support/run-action.ts'
 import { filesContaining, findLeaks, runnerPool, runStepTrustingInputs } from '../test-support/run-action.ts'
+import { makeUnwritable } from '../test-support/disk.ts'
 import { mode, read } from '../test-support/settings-dir.ts'
 
 /**
@@ -243,22 +244,27 @@ describe('post step', () => {
     expect(contents(dir)).toEqual(before)
   })
 
-  it.concurrent('a corrupted journal is a warning, exit 0, and the journal is still deleted', async () => {
-    const runner = fresh()
-    const main = await step(runner, rackInputs())
-    expect(main.error).toBeUndefined()
-    const journal = main.state.journal!
-    fs.writeFileSync(journal, '{"dir": "/", "entries": [tru')
-    const settings = contents(settingsDir(runner))
+  it.concurrent(
+    'a corrupted journal is a warning, exit 0, and is left alone: it cannot be proven ours',
+    async () => {
+      const runner = fresh()
+      const main = await step(runner, rackInputs())
+      expect(main.error).toBeUndefined()
+      const journal = main.state.journal!
+      fs.writeFileSync(journal, '{"dir": "/", "entries": [tru')
+      const settings = contents(settingsDir(runner))
 
-    const post = await step(runner, rackInputs(), { postOf: main })
-    expect(post.code).toBe(0)
-    expect(post.error).toBeUndefined()
-    expect(post.stdout).toMatch(/^::warning::Could not undo the Convox login: /m)
-    expect(fs.readdirSync(runner.temp)).toEqual([])
-    expect(contents(settingsDir(runner))).toEqual(settings)
-    expectNoLeaks(post, runner, [RACK_KEY], rack.host, true)
-  })
+      const post = await step(runner, rackInputs(), { postOf: main })
+      expect(post.code).toBe(0)
+      expect(post.error).toBeUndefined()
+      expect(post.stdout).toContain(
+        `::warning::Could not undo the Convox login: ${journal} does not hold an undo journal of convox-login; left alone`
+      )
+      expect(fs.readdirSync(runner.temp)).toEqual([path.basename(journal)])
+      expect(contents(settingsDir(runner))).toEqual(settings)
+      expectNoLeaks(post, runner, [RACK_KEY], rack.host, true)
+    }
+  )
 
   it.concurrent('the warning for a corrupted journal quotes none of the keys it holds', async () => {
     const runner = fresh()
@@ -276,24 +282,83 @@ describe('post step', () => {
 
     const post = await step(runner, rackInputs(), { postOf: main })
     expect(post.code).toBe(0)
-    expect(post.stdout).toMatch(/^::warning::Could not undo the Convox login: .*not valid JSON/m)
+    expect(post.stdout).toMatch(
+      /^::warning::Could not undo the Convox login: .*does not hold an undo journal/m
+    )
     const fragments = Array.from({ length: previous.length - 5 }, (_, i) => previous.slice(i, i + 6))
     for (const fragment of fragments) expect(post.stdout + post.stderr).not.toContain(fragment)
-    expect(fs.readdirSync(runner.temp)).toEqual([])
   })
 
-  it.concurrent('a journal it cannot delete is a warning, exit 0', async () => {
+  it.concurrent(
+    'a journal it cannot delete is a warning, exit 0; the settings are still restored',
+    async () => {
+      const runner = fresh()
+      const main = await step(runner, rackInputs())
+      expect(main.error).toBeUndefined()
+      const restore = makeUnwritable(runner.temp)
+      try {
+        const post = await step(runner, rackInputs(), { postOf: main })
+        expect(post.code).toBe(0)
+        expect(post.error).toBeUndefined()
+        expect(post.stdout).toContain(`Restored the Convox settings in ${settingsDir(runner)}`)
+        expect(post.stdout).toContain(`::warning::Could not delete the undo journal ${main.state.journal}: `)
+        expect(fs.existsSync(settingsDir(runner))).toBe(false)
+      } finally {
+        restore()
+      }
+    }
+  )
+
+  it.concurrent.each([
+    ['outside RUNNER_TEMP', (r: Runner, name: string) => path.join(r.root, name)],
+    ['not named as its journals are', (r: Runner) => path.join(r.temp, 'settings-backup.json')],
+    ['a symbolic link', (r: Runner, name: string) => path.join(r.temp, `link-${name}`)]
+  ])('a journal path %s is neither undone nor deleted', async (what, place) => {
     const runner = fresh()
     const main = await step(runner, rackInputs())
     expect(main.error).toBeUndefined()
-    // A path no one can remove, not even root: it is neither JSON nor deletable.
-    const state = { ...main.state, journal: '/proc/self/status' }
-    const post = await step(runner, rackInputs(), { postOf: { ...main, state } })
+    const journal = main.state.journal!
+    let planted = place(runner, path.basename(journal))
+    if (what === 'a symbolic link') {
+      planted = path.join(runner.temp, 'convox-login-0123456789ab.json')
+      fs.symlinkSync(journal, planted)
+    } else fs.copyFileSync(journal, planted)
+    const settings = contents(settingsDir(runner))
+
+    const post = await step(runner, rackInputs(), {
+      postOf: { ...main, state: { ...main.state, journal: planted } }
+    })
     expect(post.code).toBe(0)
-    expect(post.error).toBeUndefined()
-    expect(post.stdout).toMatch(/^::warning::Could not undo the Convox login: /m)
-    expect(post.stdout).toMatch(/^::warning::Could not delete the undo journal \/proc\/self\/status: EPERM/m)
+    expect(post.stdout).toMatch(/^::warning::Could not undo the Convox login: .*left alone$/m)
+    expect(fs.existsSync(planted)).toBe(true)
+    expect(contents(settingsDir(runner))).toEqual(settings)
   })
+
+  it.concurrent(
+    'without state from a main step (it never ran), the post step does nothing and says so',
+    async () => {
+      const runner = fresh()
+      const fake = await startFakeConvox({ kind: 'rack', rack: { password: RACK_KEY } })
+      try {
+        // The same inputs a runner gives a post step: a bundle that told post from main by state would log in.
+        const post = await step(
+          runner,
+          { host: fake.host, password: RACK_KEY, 'ca-cert': fake.caCert },
+          { post: true }
+        )
+        expectQuietPost(post)
+        expect(post.stdout).toContain(
+          'Nothing to undo: the main step did not run, or was stopped before it began.'
+        )
+        expect(post.state).toEqual({})
+        expect(fake.requests).toEqual([])
+        expect(fs.readdirSync(runner.home)).toEqual([])
+        expect(fs.readdirSync(runner.temp)).toEqual([])
+      } finally {
+        await fake.close()
+      }
+    }
+  )
 
   it.concurrent('a missing journal is a warning, exit 0', async () => {
     const runner = fresh()

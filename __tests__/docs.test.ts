@@ -44,7 +44,7 @@ describe('README', () => {
   })
 
   it('runs main and post from the committed bundle on node24', () => {
-    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.cjs', post: 'dist/index.cjs' })
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.cjs', post: 'dist/post.cjs' })
   })
 
   const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map(m => m[1]!)

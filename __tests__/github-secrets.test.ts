@@ -276,6 +276,28 @@ describe('GitHubSecretStore failures', () => {
     expect(slept).toEqual([])
   })
 
+  it('a redirect names where it pointed, as server text', async () => {
+    const { fake, makeStore } = await setup()
+    fake.fail({
+      status: 301,
+      headers: { Location: `https://elsewhere.example.com/api ${TOKEN}\t::warning::x` }
+    })
+    const error = await failureOf(makeStore().writeNext(NEW_KEY))
+    expect(error.message).toMatch(
+      /GitHub answered 301, a redirect to https:\/\/elsewhere\.example\.com\/api \*\*\* ::warning::x: check GITHUB_API_URL/
+    )
+  })
+
+  it('quotes a message on one line, with no workflow command at its start', async () => {
+    const { fake, makeStore } = await setup()
+    fake.fail(
+      { status: 422, body: JSON.stringify({ message: '\n::warning::pwned\r\n::stop-commands::x' }) },
+      { method: 'PUT' }
+    )
+    const error = await failureOf(makeStore().writeCurrent(NEW_KEY))
+    expect(error.message).toMatch(/\(GitHub: "warning::pwned"\)\.$/)
+  })
+
   it('never shows the key or the token, even when a server echoes them', async () => {
     const { fake, makeStore, lines } = await setup()
     const messages: string[] = []

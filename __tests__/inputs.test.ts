@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
+import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { InputError } from '../src/core/errors.ts'
 import type { Inputs } from '../src/action/inputs.ts'
@@ -58,9 +60,19 @@ describe('parseInputs', () => {
     expect(parse({ ...base, 'config-dir': input }).configDir).toBe(expected)
   })
 
-  it('does not expand ~user, and resolves a relative config-dir against the working directory', () => {
-    expect(parse({ ...base, 'config-dir': '~other/x' }, { home: HOME, workspace: '' }).configDir).toBe(
-      path.resolve('~other/x')
+  it('refuses ~user, which it cannot expand as a shell would, rather than taking it for a relative path', () => {
+    for (const dir of ['~other/x', '~other']) {
+      expect(() => parse({ ...base, 'config-dir': dir }, { home: HOME, workspace: '' })).toThrow(
+        new InputError(
+          `The config-dir input "${dir}" starts with ~user, which is not expanded here: give an absolute path, or ~/ for this job's home.`
+        )
+      )
+    }
+  })
+
+  it('resolves a relative config-dir against the working directory', () => {
+    expect(parse({ ...base, 'config-dir': 'convox/x' }, { home: HOME, workspace: '' }).configDir).toBe(
+      path.resolve('convox/x')
     )
   })
 
@@ -70,6 +82,38 @@ describe('parseInputs', () => {
     [`${WORKSPACE}/a/b/../c`, /inside the workspace/]
   ])('refuses config-dir %j inside the workspace', (dir, message) => {
     expect(() => parse({ ...base, 'config-dir': dir })).toThrow(message)
+  })
+
+  it('judges config-dir by its real path: a link into the workspace is refused, a link out of it is not', () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'convox-inputs-')))
+    try {
+      const workspace = path.join(root, 'workspace')
+      const outside = path.join(root, 'outside')
+      fs.mkdirSync(workspace)
+      fs.mkdirSync(outside)
+      fs.symlinkSync(workspace, path.join(root, 'into-workspace'))
+      fs.symlinkSync(outside, path.join(workspace, 'out'))
+      fs.symlinkSync(workspace, path.join(root, 'workspace-link'))
+      const context = { home: HOME, workspace }
+      // The link itself, and a directory not yet made under it: judged by the deepest part that exists.
+      for (const dir of ['into-workspace', 'into-workspace/not/yet/made']) {
+        expect(() => parse({ ...base, 'config-dir': path.join(root, dir) }, context)).toThrow(
+          /inside the workspace/
+        )
+      }
+      expect(parse({ ...base, 'config-dir': path.join(workspace, 'out', 'convox') }, context).configDir).toBe(
+        path.join(workspace, 'out', 'convox')
+      )
+      // A workspace given through a link is resolved too.
+      expect(() =>
+        parse(
+          { ...base, 'config-dir': path.join(workspace, '.convox') },
+          { home: HOME, workspace: path.join(root, 'workspace-link') }
+        )
+      ).toThrow(/inside the workspace/)
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true })
+    }
   })
 
   it('accepts a sibling of the workspace whose name starts the same', () => {

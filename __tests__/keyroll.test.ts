@@ -389,6 +389,22 @@ describe('a keyroll that cannot finish', () => {
     expect(h.store.ops).toEqual(['writeNext(generated)', 'deleteNext'])
   })
 
+  it('a redirect in answer to the PUT names where it pointed; a rack error is quoted as server text', async () => {
+    const h = await harness()
+    h.fake.fail(
+      {
+        status: 302,
+        headers: { Location: 'https://console.example.com/login' },
+        body: JSON.stringify({ error: '\n::warning::pwned\r\nsecond line' })
+      },
+      { path: '/system', method: 'PUT' }
+    )
+    const error = await h.fails()
+    expect(error.message).toMatch(
+      /refused the keyroll \(HTTP 302 to https:\/\/console\.example\.com\/login: warning::pwned\): nothing changed/
+    )
+  })
+
   it('stops before the rack when NEXT cannot be written', async () => {
     const h = await harness()
     h.store.failing.add('writeNext')

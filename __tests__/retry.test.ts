@@ -187,6 +187,30 @@ describe('sendWithRetry (virtual clock)', () => {
     expect(log.lines).toEqual([expect.stringMatching(/HTTP 429; retry 1 in 7s/)])
   })
 
+  it.each([
+    ['0', '0'],
+    ['a date in the past', 'Thu, 01 Jan 1970 00:00:00 GMT'] // the virtual clock starts 1000 s after it
+  ])(
+    'a Retry-After of %s waits at least a second, or the backoff when that is longer',
+    async (_what, value) => {
+      const clock = virtualClock(0.9)
+      const script = Array.from({ length: 8 }, () => answer(503, { 'retry-after': value }))
+      const { api, sent } = scriptedApi([...script, answer(200)], clock)
+      await sendWithRetry(api, get, { budgetMs: 60_000, clock, log: collectingLog() })
+      expect(sent).toHaveLength(9)
+      // Full jitter at 0.9 of 500 ms, 1 s, 2 s, 4 s, ... capped at 10 s.
+      expect(clock.sleeps).toEqual([1000, 1000, 1800, 3600, 7200, 9000, 9000, 9000])
+    }
+  )
+
+  it('a Retry-After: 0 storm: a 10 s retry-for sends at most 11 requests', async () => {
+    const clock = virtualClock(0)
+    const script = Array.from({ length: 100 }, () => answer(503, { 'retry-after': '0' }))
+    const { api, sent } = scriptedApi(script, clock)
+    await sendWithRetry(api, get, { budgetMs: 10_000, clock, log: collectingLog() })
+    expect(sent.length).toBeLessThanOrEqual(11)
+  })
+
   it('returns the last transient answer when the next wait would pass the budget', async () => {
     const clock = virtualClock(0.5)
     const log = collectingLog()

@@ -5,7 +5,18 @@ import path from 'node:path'
 import type { Log } from '../src/core/log.ts'
 import type { Edit, Journal } from '../src/core/settings.ts'
 import { mode, read, snapshot } from '../test-support/settings-dir.ts'
-import { checkSettings, formatKeyed, newJournal, undoSettings, writeSettings } from '../src/core/settings.ts'
+import { ConvoxError } from '../src/core/errors.ts'
+import { silentLog } from '../src/core/log.ts'
+import {
+  checkSettings,
+  formatKeyed,
+  newJournal,
+  parseJournal,
+  undoSettings,
+  writeSettings
+} from '../src/core/settings.ts'
+
+const silent = () => silentLog
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-settings-test-'))
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
@@ -118,6 +129,125 @@ describe('checkSettings', () => {
     const dir = freshDir()
     fs.mkdirSync(path.join(dir, 'console'), { recursive: true })
     expect(() => checkSettings(dir)).toThrow(/console is not a regular file/)
+  })
+  it("accepts racks as a directory: the v3 CLI's own", () => {
+    const dir = freshDir()
+    fs.mkdirSync(path.join(dir, 'racks', 'terraform-rack'), { recursive: true })
+    expect(() => checkSettings(dir)).not.toThrow()
+  })
+
+  it('a config-dir through a regular file is one sentence naming it and the cause', () => {
+    const file = freshDir() + '-file'
+    fs.writeFileSync(file, '')
+    const dir = path.join(file, 'convox')
+    expect(() => checkSettings(dir)).toThrow(
+      `Cannot read the Convox settings in ${dir}: a part of the path is a file, not a directory (${path.join(dir, 'auth')}); nothing was changed.`
+    )
+  })
+})
+
+describe('racks', () => {
+  const switchEdits = (host = HOST): Edit[] => [
+    { file: 'rack', value: 'acme/production' },
+    { file: 'racks', key: host, value: 'acme/production', ifPresent: true }
+  ]
+
+  it('is not created when absent', () => {
+    const dir = freshDir()
+    writeSettings(switchEdits(), newJournal(dir), silent())
+    expect(fs.readdirSync(dir)).toEqual(['rack'])
+  })
+
+  it("a v2 file: this host's entry is switched, and undo puts the file back byte for byte", () => {
+    const dir = freshDir()
+    fs.mkdirSync(dir)
+    const before = `{"${HOST}":"acme/stale","other.example.com":"x/y"}\n`
+    fs.writeFileSync(path.join(dir, 'racks'), before)
+    const journal = newJournal(dir)
+    writeSettings(switchEdits(), journal, silent())
+    expect(JSON.parse(read(dir, 'racks'))).toEqual({ [HOST]: 'acme/production', 'other.example.com': 'x/y' })
+    undoSettings(journal, silent())
+    expect(read(dir, 'racks')).toBe(before)
+  })
+
+  it('a v3 directory: left alone, whatever is in it', () => {
+    const dir = freshDir()
+    fs.mkdirSync(path.join(dir, 'racks', 'terraform-rack'), { recursive: true })
+    fs.writeFileSync(path.join(dir, 'racks', 'terraform-rack', 'main.tf'), 'x')
+    const before = snapshot(dir)
+    const journal = newJournal(dir)
+    writeSettings(switchEdits(), journal, silent())
+    expect(journal.entries.map(e => e.file)).toEqual(['rack'])
+    undoSettings(journal, silent())
+    expect(snapshot(dir)).toEqual(before)
+  })
+})
+
+describe('writeSettings: the journal is saved before the first write', () => {
+  it('beforeWrite sees every change about to be made while the directory still holds none of them', () => {
+    const dir = freshDir()
+    const seen: Array<{ files: string[]; auth: boolean }> = []
+    writeSettings(
+      loginEdits('BeforeWriteKey123'),
+      newJournal(dir),
+      silent(),
+      journal =>
+        void seen.push({
+          files: journal.entries.map(e => e.file),
+          auth: fs.existsSync(path.join(dir, 'auth'))
+        })
+    )
+    expect(seen).toEqual([{ files: ['auth', 'host', 'console', 'rack', 'racks', 'current'], auth: false }])
+  })
+
+  it('a beforeWrite that throws stops the write: nothing is written, a directory it made is removed', () => {
+    const dir = path.join(freshDir(), 'nested')
+    expect(() =>
+      writeSettings(loginEdits('BeforeWriteKey123'), newJournal(dir), silent(), () => {
+        throw new ConvoxError('cannot save the journal')
+      })
+    ).toThrow('cannot save the journal')
+    expect(fs.existsSync(path.dirname(dir))).toBe(false)
+  })
+
+  it('is not called when there is nothing to change', () => {
+    const dir = freshDir()
+    writeSettings(loginEdits('SameKey123'), newJournal(dir), silent())
+    let calls = 0
+    writeSettings(loginEdits('SameKey123'), newJournal(dir), silent(), () => void calls++)
+    expect(calls).toBe(0)
+  })
+})
+
+describe('parseJournal', () => {
+  const dir = '/home/runner/.convox'
+  const entry = { file: 'auth', key: 'h', before: null, created: true, afterSha256: 'abc' }
+  const journal = (fields: object) => JSON.stringify({ dir, createdDirs: [], entries: [], ...fields })
+
+  it('reads back a journal as saved', () => {
+    const saved = {
+      dir,
+      createdDirs: ['/home/runner', dir],
+      entries: [entry, { ...entry, file: 'host', key: undefined, before: 'x' }]
+    }
+    expect(parseJournal(JSON.stringify(saved))).toEqual(JSON.parse(JSON.stringify(saved)))
+  })
+
+  it.each([
+    ['not JSON', '{"dir":'],
+    ['null', 'null'],
+    ['a relative dir', journal({ dir: 'convox' })],
+    ['an unresolved dir', journal({ dir: '/a/../b' })],
+    ['a created directory that is neither the dir nor a parent', journal({ createdDirs: ['/etc'] })],
+    ['a created directory that only shares a prefix', journal({ createdDirs: ['/home/run'] })],
+    [
+      'an entry for a file that is not a setting',
+      journal({ entries: [{ ...entry, file: '../../.bashrc' }] })
+    ],
+    ['an entry without a hash', journal({ entries: [{ ...entry, afterSha256: 1 }] })],
+    ['an entry with a number for before', journal({ entries: [{ ...entry, before: 5 }] })]
+  ])('refuses %s', (_what, text) => {
+    expect(parseJournal(text)).toBeUndefined()
   })
 })
 

@@ -1,5 +1,7 @@
 // Bundles the action into dist/ with esbuild (docs/bundler.md says why esbuild and why CommonJS).
-//   dist/index.cjs     the action: main and post step (action.yml runs it)
+//   dist/index.cjs     the action's main step (action.yml runs.main)
+//   dist/post.cjs      its post step (runs.post): an entry of its own, so a post step can never run
+//                      a login, whatever state its main step left or did not leave
 //   dist/vendor/       the two heavy dependencies, each one file, required only by the feature that
 //                      needs it: @actions/tool-cache (CLI install on a cache miss) and libsodium
 //                      (keyroll with update-secret)
@@ -44,6 +46,12 @@ const index = await esbuild.build({
   outfile: 'dist/index.cjs',
   plugins: [vendor]
 })
+const post = await esbuild.build({
+  ...common,
+  entryPoints: ['src/post.ts'],
+  outfile: 'dist/post.cjs',
+  plugins: [vendor]
+})
 const vendors = await Promise.all(
   Object.values(VENDOR).map(({ file, contents, footer }) =>
     esbuild.build({
@@ -54,7 +62,7 @@ const vendors = await Promise.all(
     })
   )
 )
-for (const result of [index, ...vendors]) {
+for (const result of [index, post, ...vendors]) {
   for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith('.cjs')) console.log(`${file}  ${(bytes / 1024).toFixed(1)} KiB`)
   }

@@ -83,7 +83,13 @@ export interface FakeConvoxOptions extends RackModelOptions {
 }
 
 export type Fault =
-  | { status: number; body?: string; retryAfter?: string }
+  | {
+      status: number
+      /** A function of the request's headers makes a server that echoes what it was sent. */
+      body?: string | ((headers: Record<string, string>) => string)
+      retryAfter?: string
+      headers?: Record<string, string>
+    }
   | { reset: true }
   | { hang: true }
   /**
@@ -339,7 +345,11 @@ function createFaultQueue() {
 }
 
 /** The answer a request gets when a fault is queued for it; `answer` is what the server would say. */
-function withFault(fault: Fault | undefined, answer: () => FakeOutcome): FakeOutcome {
+function withFault(
+  fault: Fault | undefined,
+  answer: () => FakeOutcome,
+  requestHeaders: Record<string, string> = {}
+): FakeOutcome {
   if (!fault) return answer()
   if ('afterApply' in fault) {
     answer()
@@ -353,9 +363,10 @@ function withFault(fault: Fault | undefined, answer: () => FakeOutcome): FakeOut
   }
   if ('reset' in fault) return { reset: true }
   if ('hang' in fault) return { hang: true }
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = { ...fault.headers }
   if (fault.retryAfter !== undefined) headers['Retry-After'] = fault.retryAfter
-  return { status: fault.status, headers, body: fault.body ?? `${fault.status} fault\n` }
+  const body = typeof fault.body === 'function' ? fault.body(requestHeaders) : fault.body
+  return { status: fault.status, headers, body: body ?? `${fault.status} fault\n` }
 }
 
 export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeConvox> {
@@ -441,17 +452,24 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
       }
       requests.push(record)
       const request: FakeRequest = { method, path, user, password, body }
-      const outcome = withFault(faults.take(method, path), () => {
-        if (options.kind === 'not-convox') {
-          return {
-            status: 404,
-            headers: { 'Content-Type': 'text/html' },
-            body: '<html><body>404 Not Found</body></html>'
+      const requestHeaders = Object.fromEntries(
+        Object.entries(req.headers).map(([name, value]) => [name, String(value)])
+      )
+      const outcome = withFault(
+        faults.take(method, path),
+        () => {
+          if (options.kind === 'not-convox') {
+            return {
+              status: 404,
+              headers: { 'Content-Type': 'text/html' },
+              body: '<html><body>404 Not Found</body></html>'
+            }
           }
-        }
-        if (options.kind === 'console') return handleConsole(req, request)
-        return model.handle(request)
-      })
+          if (options.kind === 'console') return handleConsole(req, request)
+          return model.handle(request)
+        },
+        requestHeaders
+      )
       if ('reset' in outcome) return void req.socket.destroy()
       if ('hang' in outcome) return
       record.status = send(res, outcome)

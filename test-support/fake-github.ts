@@ -41,7 +41,8 @@ export interface FakeGitHubRequest {
   clientPort: number
 }
 
-export type FakeGitHubFault = { status: number; retryAfter?: string; body?: string } | { reset: true }
+export type FakeGitHubFault =
+  { status: number; retryAfter?: string; body?: string; headers?: Record<string, string> } | { reset: true }
 
 export interface FakeGitHub {
   /** The API root, `https://127.0.0.1:PORT` plus the prefix. */
@@ -162,7 +163,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const fault = takeFault(method)
       if (fault && 'reset' in fault) return void req.socket.destroy()
       if (fault) {
-        const headers: Record<string, string> = { 'Content-Type': 'application/json' }
+        const headers: Record<string, string> = { 'Content-Type': 'application/json', ...fault.headers }
         if (fault.retryAfter !== undefined) headers['Retry-After'] = fault.retryAfter
         record.status = send(
           res,

@@ -12,6 +12,8 @@ import { testTls } from './tls.ts'
  */
 
 export const DIST = path.resolve(import.meta.dirname, '..', 'dist', 'index.cjs')
+/** The post step's entry (action.yml runs.post). */
+export const POST_DIST = path.resolve(import.meta.dirname, '..', 'dist', 'post.cjs')
 
 /** One job's machine: directories that outlive a step, as on a runner. */
 export interface Runner {
@@ -76,6 +78,8 @@ export interface StepOptions {
   env?: Record<string, string>
   /** Run as the post step with this main step's saved state. */
   postOf?: StepResult
+  /** Run as a post step without a main step's state (main never ran). */
+  post?: boolean
   /** Called with the child once it is running (kill tests). */
   onSpawn?: (child: import('node:child_process').ChildProcess, stdout: () => string) => void
   timeoutMs?: number
@@ -145,11 +149,15 @@ export async function runStep(
   for (const [name, value] of Object.entries(options.postOf?.state ?? {})) env[`STATE_${name}`] = value
 
   const started = performance.now()
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script ?? DIST], {
-    cwd: runner.workspace,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), options.script ?? (options.postOf || options.post ? POST_DIST : DIST)],
+    {
+      cwd: runner.workspace,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe']
+    }
+  )
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', chunk => (stdout += chunk))

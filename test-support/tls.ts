@@ -102,7 +102,7 @@ export function testTls(): TestTls {
  * connections, so a test never waits for a client's idle socket.
  */
 export async function listenOnLoopback(
-  server: import('node:https').Server
+  server: import('node:net').Server
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const sockets = new Set<import('node:stream').Duplex>()
   server.on('connection', socket => {

@@ -1,5 +1,6 @@
+import { existsSync, realpathSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join, resolve, sep } from 'node:path'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Credential } from '../core/credential.ts'
 import { parseRackUrl, recogniseCredential } from '../core/credential.ts'
 import { parseDuration } from '../core/duration.ts'
@@ -237,14 +238,39 @@ function parseRack(value: string): string {
 
 function parseConfigDir(value: string, context: InputContext): string {
   const raw = value || '~/.convox'
+  if (/^~[^/]/.test(raw)) {
+    // A shell would look the user up in the password database, which Node cannot read.
+    throw new InputError(
+      `The config-dir input "${raw}" starts with ~user, which is not expanded here: give an absolute path, or ~/ for this job's home.`
+    )
+  }
   const expanded = raw === '~' || raw.startsWith('~/') ? join(context.home || homedir(), raw.slice(1)) : raw
   const dir = resolve(expanded)
-  const workspace = context.workspace ? resolve(context.workspace) : undefined
-  if (workspace && (dir === workspace || dir.startsWith(workspace + sep))) {
+  const workspace = context.workspace ? realPath(resolve(context.workspace)) : undefined
+  const real = realPath(dir)
+  if (workspace && (real === workspace || real.startsWith(workspace + sep))) {
     throw new InputError(
       `The config-dir input "${raw}" is inside the workspace, where a later step could commit or upload the key: ` +
         'use a directory outside it, such as ${{ runner.temp }}/convox.'
     )
   }
   return dir
+}
+
+/**
+ * The path with every symbolic link resolved, as far as it exists: a link in the workspace that
+ * points out of it, or one outside pointing in, is judged by where the files would really go.
+ */
+function realPath(path: string): string {
+  let existing = path
+  const rest: string[] = []
+  while (!existsSync(existing) && dirname(existing) !== existing) {
+    rest.unshift(basename(existing))
+    existing = dirname(existing)
+  }
+  try {
+    return join(realpathSync(existing), ...rest)
+  } catch {
+    return path
+  }
 }

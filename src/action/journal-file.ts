@@ -1,31 +1,45 @@
-import { readFileSync, rmSync } from 'node:fs'
+import { lstatSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Journal } from '../core/settings.ts'
-import { writeAtomic } from '../core/settings.ts'
+import { parseJournal, writeAtomic } from '../core/settings.ts'
 
 /**
  * The undo journal holds the previous content of the files this step changed (possibly another
  * host's key), so it lives outside the workspace, under RUNNER_TEMP, as a 0600 file, and is
  * deleted by the post step.
  */
+
+const NAME = /^convox-login-[0-9a-f]{12}\.json$/
+
+export function journalDir(): string {
+  return process.env.RUNNER_TEMP || tmpdir()
+}
+
 export function saveJournal(journal: Journal, existingPath: string): string {
-  const file =
-    existingPath ||
-    join(process.env.RUNNER_TEMP || tmpdir(), `convox-login-${randomBytes(6).toString('hex')}.json`)
+  const file = existingPath || join(journalDir(), `convox-login-${randomBytes(6).toString('hex')}.json`)
   writeAtomic(file, JSON.stringify(journal))
   return file
 }
 
+/**
+ * Reads the journal at `file` only if it is provably one of ours: named as saveJournal names them,
+ * directly under the journal directory, a regular file, holding a journal. A post step handed any
+ * other path (a state file edited, a link planted in RUNNER_TEMP) neither follows nor deletes it.
+ */
 export function loadJournal(file: string): Journal {
-  const text = readFileSync(file, 'utf8')
-  try {
-    return JSON.parse(text) as Journal
-  } catch {
-    // Not V8's message: it quotes the text around the error, and the journal holds other hosts' keys.
-    throw new Error(`the journal ${file} is not valid JSON`)
+  if (resolve(dirname(file)) !== resolve(journalDir()) || !NAME.test(basename(file))) {
+    throw new Error(
+      `${file} is not an undo journal of convox-login (not one under ${journalDir()}); left alone`
+    )
   }
+  const stat = lstatSync(file)
+  if (!stat.isFile()) throw new Error(`${file} is not a regular file; left alone`)
+  const journal = parseJournal(readFileSync(file, 'utf8'))
+  // Not the parser's words: they would quote the text, and a journal holds other hosts' keys.
+  if (!journal) throw new Error(`${file} does not hold an undo journal of convox-login; left alone`)
+  return journal
 }
 
 export function deleteJournal(file: string): void {

@@ -3,14 +3,16 @@ import { homedir } from 'node:os'
 import { resolveActor } from '../core/actor.ts'
 import { realClock } from '../core/clock.ts'
 import { ConvoxError } from '../core/errors.ts'
+import { describeErrno } from '../core/fs-errors.ts'
 import type { Frontend } from '../core/flow.ts'
 import { runFlow } from '../core/flow.ts'
 import { gitHubSecretStoreFromEnv } from '../core/github-secrets.ts'
 import { redact, secretForms } from '../core/secrets.ts'
+import type { Journal } from '../core/settings.ts'
 import { newJournal, undoSettings } from '../core/settings.ts'
 import type { Inputs } from './inputs.ts'
 import { parseInputs } from './inputs.ts'
-import { deleteJournal, loadJournal, saveJournal } from './journal-file.ts'
+import { deleteJournal, journalDir, loadJournal, saveJournal } from './journal-file.ts'
 import { actionLog } from './log.ts'
 import { state } from './state.ts'
 import { writeSummary } from './summary.ts'
@@ -71,10 +73,21 @@ export async function run(): Promise<void> {
       for (const [name, value] of Object.entries(env)) core.exportVariable(name, value)
       for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
     },
-    saveJournal: () => {
-      if (!inputs.logout || journal.entries.length === 0) return
-      journalPath = saveJournal(journal, journalPath)
-      state.setJournalPath(journalPath)
+    // Called before the settings change: if the post step could not find what to undo, the key
+    // would stay on the runner after the job, so a journal that cannot be saved stops the step.
+    saveJournal: (next: Journal) => {
+      if (!inputs.logout || (next.entries.length === 0 && !journalPath)) return
+      try {
+        journalPath = saveJournal(next, journalPath)
+        state.setJournalPath(journalPath)
+      } catch (error) {
+        const cause = describeErrno(error) ?? (error as Error).message
+        throw new ConvoxError(
+          `Cannot save the undo record in ${journalDir()} (${cause}), so the post step could not remove the key: ` +
+            `the settings in ${next.dir} were left as they were. Check that RUNNER_TEMP is a directory this job can write, ` +
+            'or set logout: false to keep the settings after the job.'
+        )
+      }
     },
     addPath: dir => core.addPath(dir)
   }
@@ -158,13 +171,23 @@ export function unexpectedError(error: unknown, forms: readonly string[] = []): 
 
 /** Undoes what main recorded. A problem here is a warning: the job's work is already done. */
 export async function post(): Promise<void> {
+  if (!state.mainRan()) {
+    core.info('Nothing to undo: the main step did not run, or was stopped before it began.')
+    return
+  }
   const journalPath = state.journalPath()
   if (!journalPath) {
     core.info('Nothing to undo: the main step wrote no settings, or logout is false.')
     return
   }
+  let journal: Journal
   try {
-    const journal = loadJournal(journalPath)
+    journal = loadJournal(journalPath)
+  } catch (error) {
+    core.warning(`Could not undo the Convox login: ${(error as Error).message}`)
+    return
+  }
+  try {
     undoSettings(journal, actionLog)
     core.info(`Restored the Convox settings in ${journal.dir} to what they were before this step.`)
   } catch (error) {

@@ -1,12 +1,13 @@
 import * as core from '@actions/core'
 
 /** The only place that knows state keys: main records, post reads. */
-const IS_POST = 'isPost'
+const MAIN_RAN = 'mainRan'
 const JOURNAL = 'journal'
 
 export const state = {
-  isPost: (): boolean => core.getState(IS_POST) === 'true',
-  markMainRan: (): void => core.saveState(IS_POST, 'true'),
+  /** Whether this job's main step started: a post step without it has nothing of its own to undo. */
+  mainRan: (): boolean => core.getState(MAIN_RAN) === 'true',
+  markMainRan: (): void => core.saveState(MAIN_RAN, 'true'),
   /** Path of this step's undo journal (under RUNNER_TEMP); empty when there is nothing to undo. */
   journalPath: (): string => core.getState(JOURNAL),
   setJournalPath: (path: string): void => core.saveState(JOURNAL, path)

@@ -34,14 +34,17 @@ export interface Frontend {
   log: Log
   /** Called after the login and again after a keyroll: the later call supersedes the earlier. */
   publish(handover: Handover): void
-  /** Called after every change to the settings, with the journal that undoes all of them. */
+  /**
+   * Called before every change to the settings, with the journal that undoes it and all before
+   * it; a journal that cannot be saved throws, and the change is not made.
+   */
   saveJournal(journal: Journal): void
   /** Puts the installed CLI's directory on PATH for later steps. */
   addPath(dir: string): void
 }
 
 export interface FlowOptions {
-  login: Omit<LoginOptions, 'clock' | 'log' | 'journal'>
+  login: Omit<LoginOptions, 'clock' | 'log' | 'journal' | 'saveJournal'>
   /** Set to roll the key after the login. */
   keyroll?: {
     timeoutMs: number
@@ -95,9 +98,8 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
     : undefined
   if (cli) frontend.addPath(cli.dir)
 
-  const session = await logIn(options, log)
+  const session = await logIn(options, frontend)
   try {
-    frontend.saveJournal(options.journal)
     const { result } = session
     let password = session.password
     const outputs: Record<string, string> = {
@@ -122,8 +124,9 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
     const keyroll = await rollKey(options, frontend, session)
     password = keyroll.password
     for (const url of rackUrls(result.host, password)) log.secret(url)
-    writeSettings([{ file: 'auth', key: result.host, value: password }], options.journal, log)
-    frontend.saveJournal(options.journal)
+    writeSettings([{ file: 'auth', key: result.host, value: password }], options.journal, log, journal =>
+      frontend.saveJournal(journal)
+    )
     Object.assign(outputs, {
       password,
       'keyroll-seconds': String(keyroll.seconds),
@@ -191,10 +194,12 @@ interface Session extends Login {
 const RECOVERY_RETRY_MS = 3000
 const RECOVERY_RETRY_JITTER_MS = 1000
 
-async function logIn(options: FlowOptions, log: Log): Promise<Session> {
+async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session> {
   const { clock, journal } = options
+  const { log } = frontend
+  const saveJournal = (j: Journal) => frontend.saveJournal(j)
   const attempt = async (password: string): Promise<Session> => ({
-    ...(await login({ ...options.login, password, clock, log, journal })),
+    ...(await login({ ...options.login, password, clock, log, journal, saveJournal })),
     password
   })
   const current = options.login.password

@@ -10,7 +10,8 @@ import { REQUEST_TIMEOUT_MS, USER_AGENT } from './request-defaults.ts'
 import type { ProxyEnv } from './proxy.ts'
 import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from './retry.ts'
 import type { SecretStore } from './secret-store.ts'
-import { redact } from './secrets.ts'
+import { secretForms } from './secrets.ts'
+import { serverLine } from './server-text.ts'
 
 export interface GitHubSecretStoreOptions {
   /** GITHUB_API_URL: `https://api.github.com`, or `https://<host>/api/v3` on GitHub Enterprise Server. */
@@ -146,6 +147,9 @@ export class GitHubSecretStore implements SecretStore {
           ? `GitHub answered ${answer.status}, so the github-token may not write secrets of ${repository}: ${access}`
           : `GitHub answered ${answer.status}, so environment ${environment} does not exist in ${repository} or the ` +
             `github-token may not write its secrets: ${access}`
+    } else if (answer.status >= 300 && answer.status < 400) {
+      const location = serverLine(String(answer.headers.location ?? ''), secretForms(this.options.token))
+      cause = `GitHub answered ${answer.status}, a redirect${location ? ` to ${location}` : ''}: check GITHUB_API_URL`
     } else {
       cause = `GitHub answered ${answer.status}${isTransientStatus(answer.status) ? ' until the retries ran out' : ''}`
     }
@@ -263,5 +267,7 @@ function rateLimitDelay(answer: HttpsAnswer, nowMs: number): number | undefined 
 /** The `message` of a GitHub error body; never the token, should a proxy echo the request. */
 function githubMessage(body: string, token: string): string | undefined {
   const message = (parseJson(body) as { message?: unknown } | undefined)?.message
-  return typeof message === 'string' && message ? redact(message, [token]).slice(0, 200) : undefined
+  return typeof message === 'string' && message
+    ? serverLine(message, secretForms(token)) || undefined
+    : undefined
 }

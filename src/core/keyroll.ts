@@ -103,6 +103,7 @@ export async function runKeyroll(options: KeyrollOptions): Promise<KeyrollResult
     startedAt: Math.min(options.startedAt ?? Infinity, options.clock.now()),
     requests: 0,
     polls: 0,
+    forms,
     scrub: text => redact(text, forms)
   }
   const deadline = ctx.startedAt + options.timeoutMs

@@ -5,7 +5,7 @@ import type { BasicUser } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import { PUBLIC_CONSOLE_HOST } from './host.ts'
 import type { Log } from './log.ts'
-import { rackUrl } from './secrets.ts'
+import { rackUrl, secretForms } from './secrets.ts'
 import type { Edit, Journal } from './settings.ts'
 import { checkSettings, writeSettings } from './settings.ts'
 import type { ApiContext, HostKind, SystemInfo } from './validate.ts'
@@ -28,6 +28,8 @@ export interface LoginOptions {
   log: Log
   /** Receives the record of every file change, for the post step. */
   journal: Journal
+  /** Saves the journal before the settings are written (writeSettings' beforeWrite). */
+  saveJournal?: (journal: Journal) => void
 }
 
 export interface LoginResult {
@@ -66,7 +68,7 @@ export async function login(options: LoginOptions): Promise<Login> {
       result = await validatedLogin(options, {
         api,
         retry: { budgetMs: options.retryForMs, clock: options.clock, log },
-        secrets: [password]
+        secrets: secretForms(password, host)
       })
     } catch (error) {
       api.close()
@@ -78,7 +80,7 @@ export async function login(options: LoginOptions): Promise<Login> {
   try {
     const edits = settingsEdits(result, password, options.user)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
-      const written = writeSettings(edits, options.journal, log)
+      const written = writeSettings(edits, options.journal, log, options.saveJournal)
       const unchanged = [...new Set(edits.filter(e => e.value !== null).map(e => e.file))].filter(
         file => !written.includes(file)
       )
@@ -191,9 +193,12 @@ export function settingsEdits(result: LoginResult, password: string, user: Basic
     // As `convox login` does: a rack chosen on another host must not stay the fallback.
     edits.push({ file: 'rack', value: null })
   } else {
+    // `racks` is not created: v2 falls back to `rack`, and v3 needs the name for a directory of its
+    // own. But a v2 `convox switch` on this runner left a racks file, whose entry for this host
+    // would beat `rack`: that entry is switched too.
     edits.push(
       { file: 'rack', value: result.rack },
-      { file: 'racks', key: result.host, value: result.rack },
+      { file: 'racks', key: result.host, value: result.rack, ifPresent: true },
       { file: 'current', value: JSON.stringify({ name: result.rack, type: 'console' }) }
     )
   }

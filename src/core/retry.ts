@@ -13,6 +13,12 @@ export interface Backoff {
 
 export const DEFAULT_BACKOFF: Backoff = { baseMs: 500, capMs: 10_000 }
 
+/**
+ * The least wait a server can ask for: `Retry-After: 0`, a date in the past or a tiny value taken
+ * as it is would make the loop a storm of requests at a server that is already struggling.
+ */
+export const MIN_SERVER_WAIT_MS = 1000
+
 /** 5xx and 429 are the load balancer or the API catching its breath; anything else is an answer. */
 export function isTransientStatus(status: number): boolean {
   return status >= 500 || status === 429
@@ -93,7 +99,8 @@ export async function retryTransient(target: RetryTarget, options: RetryOptions)
       if (!isTransientStatus(outcome.status) && wait === undefined) return outcome
       failure = `HTTP ${outcome.status}`
     }
-    const delay = wait ?? fullJitterDelay(attempt, backoff, clock.random())
+    const jitter = fullJitterDelay(attempt, backoff, clock.random())
+    const delay = wait === undefined ? jitter : Math.max(wait, MIN_SERVER_WAIT_MS, jitter)
     const now = clock.now()
     if (now + delay > deadline) {
       if (outcome instanceof NetworkError) throw outcome

@@ -8,11 +8,10 @@ const USERS: readonly BasicUser[] = ['convox', 'jwt']
  * before anything is printed, and all of them are scrubbed from text that comes from a server.
  */
 export function secretForms(password: string, host?: string): string[] {
-  const forms = [
-    password,
-    ...USERS.map(user => Buffer.from(`${user}:${password}`).toString('base64')),
-    encodeURIComponent(password)
-  ]
+  // The Basic credentials of both user names a rack takes (convox-facts.md section 3), and the
+  // whole header value, which a server echoing the request would quote.
+  const basic = USERS.map(user => Buffer.from(`${user}:${password}`).toString('base64'))
+  const forms = [password, ...basic, ...basic.map(b => `Basic ${b}`), encodeURIComponent(password)]
   if (host) forms.push(...rackUrls(host, password))
   return [...new Set(forms.filter(f => f.length > 0))]
 }
@@ -30,7 +29,8 @@ export function rackUrls(host: string, password: string): string[] {
 /** Removes secrets from text we did not write ourselves (server bodies, system error messages). */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text
-  for (const secret of secrets) {
+  // Longest first: a form that contains another (the header value its base64) goes whole.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length > 0) out = out.split(secret).join('***')
   }
   return out

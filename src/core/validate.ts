@@ -6,7 +6,7 @@ import { ConvoxError } from './errors.ts'
 import { errorField, parseJson } from './json.ts'
 import type { RetryOptions } from './retry.ts'
 import { isTransientStatus, sendWithRetry } from './retry.ts'
-import { redact } from './secrets.ts'
+import { serverLine, serverText } from './server-text.ts'
 
 /**
  * What the API says about a host and a key (convox-facts.md section 3), and the one sentence a
@@ -46,7 +46,7 @@ export interface SystemInfo {
 export interface ApiContext {
   api: ConvoxApi
   retry: RetryOptions
-  /** Secrets to scrub from any server text quoted in a message. */
+  /** Secrets, in every form (secretForms), to scrub from any server text quoted in a message. */
   secrets: readonly string[]
 }
 
@@ -67,7 +67,12 @@ export async function identify(ctx: ApiContext): Promise<Identity> {
     if (auth.body.trim() === 'ok') return { kind: 'rack', userId: '', checked: 'Rack API key (GET /auth)' }
     const id = parseJson(auth.body) as { id?: unknown } | undefined
     if (id && typeof id === 'object' && typeof id.id === 'string') {
-      return { kind: 'console', userId: id.id, checked: 'Console CLI token (GET /auth)' }
+      // Written to the id file and the user-id output: server text, cleaned like any other.
+      return {
+        kind: 'console',
+        userId: serverText(id.id, ctx.secrets, 100),
+        checked: 'Console CLI token (GET /auth)'
+      }
     }
     throw new ConvoxError(
       `${host} answered GET /auth with something that is neither a Rack nor a Console: check the host input (use the rack's API host name or your Console host).`
@@ -102,15 +107,30 @@ export async function listConsoleRacks(ctx: ApiContext): Promise<ConsoleRack[]> 
   const response = await get(ctx, '/racks')
   if (response.status !== 200) throw statusFailure(ctx, 'GET /racks', response)
   const list = parseJson(response.body)
-  if (!Array.isArray(list))
-    throw new ConvoxError(`${ctx.api.host} answered GET /racks with something other than a list of racks.`)
-  return list.map((r: Record<string, unknown>) => ({
-    name: String(r.name ?? ''),
-    org: String((r.organization as { name?: unknown } | undefined)?.name ?? ''),
-    status: String(r.status ?? ''),
-    provider: String(r.provider ?? ''),
-    version: String(r.version ?? '')
-  }))
+  const notConsole = (why: string) =>
+    new ConvoxError(
+      `${ctx.api.host} did not answer GET /racks like a Convox Console (${why}): check the host input, and that no proxy answers in its place.`
+    )
+  if (!Array.isArray(list)) throw notConsole('not a JSON list of racks')
+  return list.map((entry: unknown, index) => {
+    const r = isObject(entry) ? entry : {}
+    const org = isObject(r.organization) ? r.organization.name : undefined
+    if (
+      !nonEmptyString(r.name) ||
+      !nonEmptyString(org) ||
+      !optionalStrings(r, 'status', 'provider', 'version')
+    ) {
+      throw notConsole(`entry ${index + 1} is not a rack with a name and an organization`)
+    }
+    const text = (value: unknown) => serverText(typeof value === 'string' ? value : '', ctx.secrets, 100)
+    return {
+      name: text(r.name),
+      org: text(org),
+      status: text(r.status),
+      provider: text(r.provider),
+      version: text(r.version)
+    }
+  })
 }
 
 /** Resolves `org/rack` or a bare rack name that exactly one visible rack has. */
@@ -137,7 +157,7 @@ export async function systemInfo(ctx: ApiContext, rack?: string): Promise<System
   if (response.status !== 200) {
     if (rack && response.status === 404) {
       throw new ConvoxError(
-        `${ctx.api.host} could not reach rack ${rack} (${firstLine(response.body, ctx.secrets)}): check the rack name and that the rack is connected to Console.`
+        `${ctx.api.host} could not reach rack ${rack} (${serverLine(response.body, ctx.secrets)}): check the rack name and that the rack is connected to Console.`
       )
     }
     if (response.status === 401) rejectToken(ctx.api.host, response)
@@ -145,13 +165,41 @@ export async function systemInfo(ctx: ApiContext, rack?: string): Promise<System
     // A rack whose API tasks are being replaced can take a key on /auth and refuse it here.
     throw response.status === 401 ? new RejectedKeyError(failure.message) : failure
   }
-  const system = (parseJson(response.body) ?? {}) as Record<string, unknown>
-  return {
-    name: String(system.name ?? ''),
-    status: String(system.status ?? ''),
-    version: String(system.version ?? ''),
-    provider: String(system.provider ?? '')
+  const system = parseJson(response.body)
+  if (
+    !isObject(system) ||
+    !nonEmptyString(system.name) ||
+    typeof system.status !== 'string' ||
+    !optionalStrings(system, 'version', 'provider')
+  ) {
+    const why = isObject(system) ? 'no string name and status' : 'not a JSON object'
+    throw new ConvoxError(
+      `${ctx.api.host} did not answer GET /system${rack ? ` for rack ${rack}` : ''} like a Convox rack (${why}): ` +
+        'check the host input, and that no proxy or load balancer answers in its place.'
+    )
   }
+  const text = (value: unknown) => serverText(typeof value === 'string' ? value : '', ctx.secrets, 100)
+  return {
+    name: text(system.name),
+    status: text(system.status),
+    version: text(system.version),
+    provider: text(system.provider)
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== ''
+}
+
+/** Fields a real answer may leave out, but never sends as anything but text. */
+function optionalStrings(object: Record<string, unknown>, ...names: string[]): boolean {
+  return names.every(
+    name => object[name] === undefined || object[name] === null || typeof object[name] === 'string'
+  )
 }
 
 function rejectSpecial401(host: string, response: ApiResponse): void {
@@ -185,6 +233,13 @@ function rejectToken(host: string, response: ApiResponse): void {
 function statusFailure(ctx: ApiContext, what: string, response: ApiResponse): ConvoxError {
   const detail = errorText(response.body, ctx.secrets)
   const suffix = detail ? `: ${detail}` : ''
+  if (response.status >= 300 && response.status < 400) {
+    const location = serverLine(String(response.headers.location ?? ''), ctx.secrets)
+    return new ConvoxError(
+      `${ctx.api.host} answered ${what} with a redirect (HTTP ${response.status}) ${location ? `to ${location}` : 'without a Location'}; ` +
+        'the Convox API answers on its own host: set the host input to the API host, not a web address that forwards to it.'
+    )
+  }
   if (isTransientStatus(response.status)) {
     return new ConvoxError(
       `${ctx.api.host} kept answering ${what} with HTTP ${response.status} for ${formatDuration(ctx.retry.budgetMs)}${suffix}; ` +
@@ -235,9 +290,5 @@ export function networkFailure(host: string, error: NetworkError, budgetMs: numb
 function errorText(body: string, secrets: readonly string[]): string {
   const text = errorField(parseJson(body)) ?? body
   if (/^\s*</.test(text)) return '' // an HTML error page says nothing useful in one line
-  return firstLine(text, secrets)
-}
-
-function firstLine(text: string, secrets: readonly string[]): string {
-  return redact(text.trim().split('\n')[0] ?? '', secrets).slice(0, 200)
+  return serverLine(text, secrets)
 }

@@ -1,5 +1,6 @@
 import { ConvoxError } from '../errors.ts'
 import { parseJson } from '../json.ts'
+import { serverText } from '../server-text.ts'
 
 /**
  * Where each Convox CLI build lives (convox-facts.md section 5) and how to tell a downloaded file
@@ -103,7 +104,7 @@ export function latestTag(url: string, status: number, body: string, rateLimitRe
     const tag = (parseJson(body) as { tag_name?: unknown } | undefined)?.tag_name
     if (typeof tag === 'string' && CLI_VERSION_V3.test(tag)) return tag
     throw new ConvoxError(
-      `${url} did not name a v3 release (tag_name ${JSON.stringify(tag)}): pin cli-version to a version such as 3.24.9.`
+      `${url} did not name a v3 release (tag_name ${typeof tag === 'string' ? JSON.stringify(serverText(tag, [], 60)) : JSON.stringify(tag)?.slice(0, 60)}): pin cli-version to a version such as 3.24.9.`
     )
   }
   if (status === 401) {

@@ -25,6 +25,8 @@ export interface Context {
   /** Counted by probe.ts and put.ts, for the result. */
   requests: number
   polls: number
+  /** Every form of every key in play, removed from server text before it is quoted (server-text.ts). */
+  forms: readonly string[]
   /** Removes every form of every key from text a server or the store sent. */
   scrub(text: string): string
 }

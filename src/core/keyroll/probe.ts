@@ -2,6 +2,7 @@ import type { ApiResponse } from '../api.ts'
 import { NetworkError } from '../api.ts'
 import { errorField, parseJson } from '../json.ts'
 import { describeNetworkError, isTransientStatus, parseRetryAfter } from '../retry.ts'
+import { serverLine, serverText } from '../server-text.ts'
 import type { Context, KeyrollApi } from './context.ts'
 
 /**
@@ -39,7 +40,11 @@ export async function probe(
         transient: true
       }
     }
-    return { kind: 'accepted', status: ctx.scrub(system.status), version: ctx.scrub(system.version) }
+    return {
+      kind: 'accepted',
+      status: serverText(system.status, ctx.forms, 40),
+      version: serverText(system.version, ctx.forms, 40)
+    }
   }
   return {
     kind: 'failed',
@@ -54,15 +59,20 @@ function parseSystem(body: string): { status: string; version: string } | undefi
   if (typeof value !== 'object' || value === null) return undefined
   const { status, version } = value as Record<string, unknown>
   if (typeof status !== 'string') return undefined
-  return { status: status.slice(0, 40), version: typeof version === 'string' ? version.slice(0, 40) : '' }
+  return { status, version: typeof version === 'string' ? version : '' }
 }
 
-/** `HTTP 400: <the rack's error>`, scrubbed: server text is not ours and could echo anything. */
+/** `HTTP 400: <the rack's error>`, as server-text.ts makes it fit to quote: server text is not ours and could echo anything. */
 export function describeAnswer(ctx: Context, response: ApiResponse): string {
   const json = parseJson(response.body)
   let detail: string
   if (json !== undefined) detail = errorField(json) ?? ''
   else detail = /^\s*</.test(response.body) ? '' : response.body
-  detail = ctx.scrub(detail.trim().split('\n')[0]!.slice(0, 200))
-  return detail ? `HTTP ${response.status}: ${detail}` : `HTTP ${response.status}`
+  detail = serverLine(detail, ctx.forms)
+  const location = serverLine(String(response.headers.location ?? ''), ctx.forms)
+  const status =
+    response.status >= 300 && response.status < 400 && location
+      ? `HTTP ${response.status} to ${location}`
+      : `HTTP ${response.status}`
+  return detail ? `${status}: ${detail}` : status
 }
