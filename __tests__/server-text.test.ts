@@ -66,7 +66,7 @@ describe('serverLine', () => {
 })
 
 describe('secretForms', () => {
-  it('lists the raw key, both Basic credentials and their header values, the URL-encoded key and the RACK_URL', () => {
+  it('lists the raw key, both Basic credentials and their header values, the URL-encoded key and the RACK_URL with either user', () => {
     const basic = Buffer.from(`convox:${KEY}`).toString('base64')
     const jwt = Buffer.from(`jwt:${KEY}`).toString('base64')
     expect(forms.sort()).toEqual(
@@ -77,7 +77,8 @@ describe('secretForms', () => {
         `Basic ${basic}`,
         `Basic ${jwt}`,
         encodeURIComponent(KEY),
-        `https://convox:${encodeURIComponent(KEY)}@rack.example.com`
+        `https://convox:${encodeURIComponent(KEY)}@rack.example.com`,
+        `https://jwt:${encodeURIComponent(KEY)}@rack.example.com`
       ].sort()
     )
   })
