@@ -1,5 +1,6 @@
 // Bundles the action into dist/ with esbuild (docs/bundler.md says why esbuild and why CommonJS).
 //   dist/index.cjs     the action: main and post step (action.yml runs it)
+//   dist/convox-login.cjs  the convox-login command for other CIs (package.json's bin), executable
 //   dist/vendor/       the two heavy dependencies, each one file, required only by the feature that
 //                      needs it: @actions/tool-cache (CLI install on a cache miss) and libsodium
 //                      (keyroll with update-secret)
@@ -44,6 +45,17 @@ const index = await esbuild.build({
   outfile: 'dist/index.cjs',
   plugins: [vendor]
 })
+const cli = await esbuild.build({
+  ...common,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/convox-login.cjs',
+  banner: { js: '#!/usr/bin/env node' },
+  define: {
+    CONVOX_LOGIN_VERSION: JSON.stringify(JSON.parse(fs.readFileSync('package.json', 'utf8')).version)
+  },
+  plugins: [vendor]
+})
+fs.chmodSync('dist/convox-login.cjs', 0o755)
 const vendors = await Promise.all(
   Object.values(VENDOR).map(({ file, contents, footer }) =>
     esbuild.build({
@@ -54,7 +66,7 @@ const vendors = await Promise.all(
     })
   )
 )
-for (const result of [index, ...vendors]) {
+for (const result of [index, cli, ...vendors]) {
   for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith('.cjs')) console.log(`${file}  ${(bytes / 1024).toFixed(1)} KiB`)
   }

@@ -4,6 +4,7 @@ import { INPUT_NAMING } from '../core/naming.ts'
 import {
   checkCliDownloadUrl,
   checkCliVersion,
+  checkGitHubSecretName,
   checkTrust,
   cleanKey,
   parseBoolean,
@@ -52,8 +53,6 @@ export interface InputContext {
   workspace?: string
 }
 
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
-
 export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   const text = (name: string) => get(name).trim()
   const bool = (name: string, fallback: boolean) => parseBoolean(get(name), name, fallback, INPUT_NAMING)
@@ -97,11 +96,7 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     }
   }
   if (updateSecret) {
-    if (!SECRET_NAME.test(updateSecret) || /^GITHUB_/i.test(updateSecret)) {
-      throw new InputError(
-        `The update-secret input "${updateSecret}" is not a valid secret name: use letters, digits and _, not starting with a digit or GITHUB_.`
-      )
-    }
+    checkGitHubSecretName(updateSecret, INPUT_NAMING)
     if (!githubToken) {
       throw new InputError(
         'update-secret needs a github-token that may write Actions secrets: pass a fine-grained token or a GitHub App token.'

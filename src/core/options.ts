@@ -12,6 +12,7 @@ import type { Naming } from './naming.ts'
  */
 
 const RACK_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
  * A key as given: line breaks around it are dropped (a file or a pipe ends with one), any other
@@ -120,6 +121,15 @@ export function checkCliDownloadUrl(url: string, version: string, naming: Naming
   if (!/^https?:\/\/[^\s]+$/.test(url) || !url.includes('{asset}') || !url.includes('{version}')) {
     throw new InputError(
       `${naming.subject('cli-download-url')} "${url}" is not a URL template: use https://mirror.example.com/convox/{version}/{asset}.`
+    )
+  }
+}
+
+/** The keyroll's GitHub Actions secret: GitHub's rules for a name (GITHUB_ is reserved). */
+export function checkGitHubSecretName(name: string, naming: Naming): void {
+  if (!SECRET_NAME.test(name) || /^GITHUB_/i.test(name)) {
+    throw new InputError(
+      `${naming.subject('update-secret')} "${name}" is not a valid secret name: use letters, digits and _, not starting with a digit or GITHUB_.`
     )
   }
 }
