@@ -27,6 +27,8 @@ export interface FakeGitLabOp {
   op: 'create' | 'update' | 'delete'
   key: string
   scope: string
+  /** The variable as this change left it (as it was, for a delete). */
+  variable: FakeVariable
 }
 
 export interface FakeGitLabOptions {
@@ -127,7 +129,13 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
         environment_scope: envScope,
         description: typeof body.description === 'string' ? body.description : null
       })
-      ops.push({ time, op: 'create', key: newKey, scope: envScope })
+      ops.push({
+        time,
+        op: 'create',
+        key: newKey,
+        scope: envScope,
+        variable: { ...variables[variables.length - 1]! }
+      })
       return json(res, 201, shown(variables[variables.length - 1]!))
     }
     const found = find(key, scope)
@@ -155,12 +163,12 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       }
       if (body.variable_type === 'file' || body.variable_type === 'env_var')
         variable.variable_type = body.variable_type
-      ops.push({ time, op: 'update', key, scope: variable.environment_scope })
+      ops.push({ time, op: 'update', key, scope: variable.environment_scope, variable: { ...variable } })
       return json(res, 200, shown(variable))
     }
     if (method === 'DELETE') {
       variables.splice(variables.indexOf(variable), 1)
-      ops.push({ time, op: 'delete', key, scope: variable.environment_scope })
+      ops.push({ time, op: 'delete', key, scope: variable.environment_scope, variable: { ...variable } })
       res.writeHead(204).end()
       return 204
     }
