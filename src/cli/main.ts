@@ -267,14 +267,16 @@ async function install(
   process.env.RUNNER_TOOL_CACHE = settings.cacheDir
   process.env.RUNNER_TEMP ||= tmpdir()
   try {
-    const cli = await installCli({
-      version: settings.version,
-      downloadUrl: settings.downloadUrl,
-      platform: process.platform,
-      arch: process.arch,
-      log,
-      clock: realClock
-    })
+    const cli = await keepingStdout(ctx.ci, () =>
+      installCli({
+        version: settings.version,
+        downloadUrl: settings.downloadUrl,
+        platform: process.platform,
+        arch: process.arch,
+        log,
+        clock: realClock
+      })
+    )
     handOverPath({ target: settings.target, stdout, env: ctx.env, runner }, cli.dir, {
       'cli-version': cli.version,
       'cli-path': cli.path
@@ -282,6 +284,28 @@ async function install(
     return 0
   } catch (error) {
     return failure(error, log)
+  }
+}
+
+/**
+ * tool-cache, which downloads on a cache miss, logs through its own copy of @actions/core: runner
+ * commands on stdout, where the handover goes. Off a GitHub runner they mean nothing, so while it
+ * runs its debug lines are dropped and anything else it writes goes to stderr.
+ */
+async function keepingStdout<T>(ci: Ci, fn: () => Promise<T>): Promise<T> {
+  if (ci.name === 'github') return fn()
+  const write = process.stdout.write
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = String(chunk)
+    if (!text.startsWith('::debug::')) process.stderr.write(text)
+    const done = rest.find(arg => typeof arg === 'function') as (() => void) | undefined
+    done?.()
+    return true
+  }) as typeof process.stdout.write
+  try {
+    return await fn()
+  } finally {
+    process.stdout.write = write
   }
 }
 
