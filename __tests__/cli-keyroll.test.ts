@@ -196,6 +196,25 @@ describe('keyroll with a GitLab CI/CD variable', () => {
       }
     }
   )
+  test.concurrent(
+    'one variable per environment scope: says which to keep, and leaves the rack alone',
+    async () => {
+      const [fake, gitlab] = await Promise.all([rackFake(), startFakeGitLab({ tokens: [GITLAB_TOKEN] })])
+      try {
+        gitlab.set({ key: NAME, value: OLD, masked: true, environment_scope: 'production' })
+        gitlab.set({ key: NAME, value: 'StagingKey0123456789', masked: true, environment_scope: 'staging' })
+        const result = await runCli(machines.fresh(), keyroll(fake, '--gitlab-variable', NAME), {
+          env: gitlabEnv(gitlab)
+        })
+        expect(result.code).toBe(1)
+        expect(result.stderr).toContain(`has several variables ${NAME}, one per environment scope`)
+        expect(fake.keyroll.puts).toBe(0)
+        expect(gitlab.ops).toEqual([])
+      } finally {
+        await Promise.all([fake.close(), gitlab.close()])
+      }
+    }
+  )
 })
 
 describe('keyroll with GitHub Actions secrets, outside GitHub', () => {

@@ -90,6 +90,5 @@ export function azurePathLine(dir: string): string {
 
 /** The action's outputs as one JSON object, never the key: a JSON consumer need not be trusted with it. */
 export function jsonLine(outputs: Record<string, string>): string {
-  const { password: _key, ...rest } = outputs
-  return `${JSON.stringify(rest)}\n`
+  return `${JSON.stringify(Object.fromEntries(Object.entries(outputs).filter(([name]) => name !== 'password')))}\n`
 }

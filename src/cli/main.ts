@@ -80,7 +80,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
 }
 
 /** The masking a CI offers, for the log to call as each secret appears. */
-async function masking(ci: Ci, target: Target, env: Env, log: () => CliLog) {
+async function masking(ci: Ci, target: Target, env: Env) {
   const runner = target === 'github' || ci.name === 'github' ? await import('@actions/core') : undefined
   let agentMissing = false
   return {
@@ -89,7 +89,7 @@ async function masking(ci: Ci, target: Target, env: Env, log: () => CliLog) {
       if (runner) for (const form of forms) runner.setSecret(form)
       if (ci.name === 'buildkite' && !agentMissing && !buildkiteRedact(forms, env)) {
         agentMissing = true
-        log().info('buildkite-agent is not on PATH, so the key is not added to the redactor of this job.')
+        stderr('buildkite-agent is not on PATH, so the key is not added to the redactor of this job.\n')
       }
     }
   }
@@ -101,12 +101,10 @@ async function login(
   ctx: Context
 ): Promise<number> {
   const { ci, env } = ctx
-  let log: CliLog | undefined
-  const { runner, mask } = await masking(ci, settings.target, env, () => log!)
-  log = cliLog(stderr, mask)
+  const { runner, mask } = await masking(ci, settings.target, env)
+  const log = cliLog(stderr, mask)
   log.secret(settings.password)
   if (keyroll?.passwordNext) log.secret(keyroll.passwordNext)
-  const secrets = log
   const sink: Sink = { target: settings.target, stdout, env, runner }
 
   let record: LoginRecord
@@ -115,7 +113,7 @@ async function login(
     record = new LoginRecord(settings.stateFile)
     store = keyroll && makeStore(keyroll, log)
   } catch (error) {
-    return failure(error, secrets)
+    return failure(error, log)
   }
   const note = maskingNote(ci, settings.target === 'azure')
   if (note) log.info(note)
@@ -167,7 +165,7 @@ async function login(
       `Logged in to ${result.login.host}${result.login.rack ? ` (rack ${result.login.rack})` : ''}; undo with convox-login logout.`
     )
   } catch (error) {
-    code = failure(error, secrets)
+    code = failure(error, log)
     if (keyroll?.store.kind === 'file' && last?.outputs.password) {
       log.info(
         `The new key may be in use already and is in ${keyroll.nextPasswordFile}: run again with --next-password-file ` +
@@ -262,7 +260,7 @@ async function install(
   ctx: Context
 ): Promise<number> {
   const log = cliLog(stderr)
-  const { runner } = await masking(ctx.ci, settings.target, ctx.env, () => log)
+  const { runner } = await masking(ctx.ci, settings.target, ctx.env)
   // The installer keeps the tool cache's layout, one directory per version, under these two.
   process.env.RUNNER_TOOL_CACHE = settings.cacheDir
   process.env.RUNNER_TEMP ||= tmpdir()
