@@ -343,6 +343,15 @@ describe('logout', () => {
     expect(second.code).toBe(0)
     expect(snapshot(dir)).not.toEqual(afterFirst)
 
+    // A third login that changes nothing is a login all the same: its logout undoes nothing.
+    const third = await runCli(m, ['login', '--host', consoleHost.host, ...common], {
+      env: { CONVOX_PASSWORD: CONSOLE_TOKEN }
+    })
+    expect(third.code).toBe(0)
+    const unchanged = await runCli(m, ['logout', ...common])
+    expect(unchanged.stderr).toContain('The last login changed nothing')
+    expect(snapshot(dir)).not.toEqual(afterFirst)
+
     expect((await runCli(m, ['logout', ...common])).code).toBe(0)
     expect(snapshot(dir)).toEqual(afterFirst)
     expect((await runCli(m, ['logout', '--state-file', state])).code).toBe(0)

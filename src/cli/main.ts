@@ -241,8 +241,12 @@ function logout(settings: { configDir: string; stateFile: string }): number {
     return 0
   }
   try {
-    undoSettings(journal, log)
-    log.info(`Restored the Convox settings in ${journal.dir} to what they were before the login.`)
+    if (journal.entries.length === 0 && journal.createdDirs.length === 0) {
+      log.info(`The last login changed nothing in ${journal.dir}: nothing to undo.`)
+    } else {
+      undoSettings(journal, log)
+      log.info(`Restored the Convox settings in ${journal.dir} to what they were before the login.`)
+    }
   } catch (error) {
     log.warning(`Could not undo the Convox login: ${(error as Error).message}`)
   }

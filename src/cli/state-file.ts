@@ -74,8 +74,8 @@ export class LoginRecord {
     this.logins = readLogins(file)
   }
 
+  /** Also a login that changed nothing: each logout then undoes one login, the last one. */
   save(journal: Journal): void {
-    if (journal.entries.length === 0 && journal.createdDirs.length === 0) return
     this.index ??= this.logins.push(journal) - 1
     this.logins[this.index] = journal
     writeLogins(this.file, this.logins)
