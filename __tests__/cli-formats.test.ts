@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process'
 import {
   azureLines,
   exportLines,
+  failLine,
   fishQuote,
   jsonLine,
   pathLines,
@@ -120,5 +121,11 @@ describe('export lines', () => {
     ).toBe("/opt/it's")
     expect(pathLines('dotenv', '/opt/convox', '/usr/bin:/bin', ':')).toBe('PATH=/opt/convox:/usr/bin:/bin\n')
     expect(pathLines('fish', '/opt/convox', '', ':')).toBe("set -gx PATH '/opt/convox' $PATH\n")
+  })
+
+  it('a failure ends in a statement that fails in each shell', () => {
+    expect(() => execFileSync('bash', ['--norc', '-ec', `${failLine('sh')}echo went on`])).toThrow()
+    expect(failLine('fish')).toBe('false\n')
+    expect(failLine('pwsh')).toMatch(/^throw '[^']*'\n$/)
   })
 })

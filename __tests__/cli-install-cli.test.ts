@@ -117,6 +117,6 @@ describe('install-cli', () => {
     ])
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/^convox-login: .*404/m)
-    expect(result.stdout).toBe('')
+    expect(result.stdout).toBe('false\n')
   })
 })

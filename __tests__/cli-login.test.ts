@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { rackUrl } from '../src/core/secrets.ts'
@@ -7,7 +7,7 @@ import type { FakeConvox } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import { parseFileCommands } from '../test-support/run-action.ts'
 import type { CliResult, Machine } from '../test-support/run-cli.ts'
-import { cliLeaks, evalInBash, KEY_LINES, machinePool, runCli } from '../test-support/run-cli.ts'
+import { CLI, cliLeaks, evalInBash, KEY_LINES, machinePool, runCli } from '../test-support/run-cli.ts'
 import { mode, snapshot } from '../test-support/settings-dir.ts'
 import { testTls } from '../test-support/tls.ts'
 
@@ -118,7 +118,25 @@ describe('a terminal or Jenkins (sh)', () => {
       env: { CONVOX_PASSWORD: 'WrongKeyAbcdefGhij' }
     })
     expect(result.code).toBe(1)
-    expect(result.stdout).toBe('')
+    // What eval reads fails too, so a script under set -e stops here rather than deploy with old settings.
+    expect(result.stdout).toBe('false\n')
+    const script = `eval "$('${process.execPath}' '${CLI}' login --host ${rack.host})"; echo went on`
+    // Not spawnSync: the fake rack answers from this process, which must keep running meanwhile.
+    const bash = await new Promise<{ status: number | null; stdout: string }>(resolve => {
+      const child = spawn('bash', ['--norc', '-ec', script], {
+        env: {
+          PATH: process.env.PATH,
+          HOME: m.home,
+          CONVOX_PASSWORD: 'WrongKeyAbcdefGhij',
+          NODE_EXTRA_CA_CERTS: testTls().caPath
+        },
+        stdio: ['ignore', 'pipe', 'ignore']
+      })
+      let stdout = ''
+      child.stdout.on('data', chunk => (stdout += chunk))
+      child.on('close', status => resolve({ status, stdout }))
+    })
+    expect({ status: bash.status, stdout: bash.stdout }).toEqual({ status: 1, stdout: '' })
     expect(result.stderr).toMatch(/^convox-login: .*rejected the password/m)
     expect(snapshot(convoxDir(m))).toBe('absent')
     expectNoLeaks(result, KEY_LINES.none, ['WrongKeyAbcdefGhij'])
@@ -159,6 +177,7 @@ describe('formats', () => {
       env: { CONVOX_PASSWORD: RACK_KEY }
     })
     expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
     expect(result.stderr).toContain('--format "yaml" is not a format')
     expect(result.stderr).toContain('usage: convox-login login')
   })
@@ -428,7 +447,7 @@ describe('usage errors exit 2 with the usage line, and change nothing', () => {
     const m = machines.fresh()
     const result = await runCli(m, args, { env })
     expect(result.code).toBe(2)
-    expect(result.stdout).toBe('')
+    expect(result.stdout).toBe('false\n')
     expect(result.stderr).toContain(sentence)
     expect(result.stderr).toMatch(/^usage: convox-login /m)
     expect(fs.readdirSync(m.home)).toEqual([])

@@ -92,3 +92,10 @@ export function azurePathLine(dir: string): string {
 export function jsonLine(outputs: Record<string, string>): string {
   return `${JSON.stringify(Object.fromEntries(Object.entries(outputs).filter(([name]) => name !== 'password')))}\n`
 }
+
+export type EvalShell = 'sh' | 'fish' | 'pwsh'
+
+/** What stdout ends with when the command failed: a statement that fails in the shell that evals it. */
+export function failLine(shell: EvalShell): string {
+  return shell === 'pwsh' ? "throw 'convox-login failed: see its message above'\n" : 'false\n'
+}

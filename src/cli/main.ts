@@ -11,10 +11,12 @@ import { KeyFileStore } from '../core/key-file-store.ts'
 import type { SecretStore } from '../core/secret-store.ts'
 import { redact } from '../core/secrets.ts'
 import { newJournal, undoSettings } from '../core/settings.ts'
-import type { Command } from './args.ts'
+import type { Command, Flags } from './args.ts'
 import { helpText, parseArgs, usageLine, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
 import { buildkiteRedact, detectCi, maskingNote } from './ci.ts'
+import type { EvalShell } from './formats.ts'
+import { failLine } from './formats.ts'
 import type { RunnerCommands, Sink } from './handover.ts'
 import { handOver, handOverPath, writeDotenvReport } from './handover.ts'
 import type { CliLog } from './log.ts'
@@ -46,6 +48,8 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     readStdin: () => readFileSync(0, 'utf8')
   }
   let command: Command | undefined
+  let flags: Flags = {}
+  let code: number
   try {
     const invocation = parseArgs(argv)
     if (invocation.command === 'help') {
@@ -57,26 +61,39 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       return 0
     }
     command = invocation.command
-    const { flags } = invocation
-    switch (command) {
-      case 'login':
-        return await login(loginSettings(flags, ctx), undefined, ctx)
-      case 'keyroll': {
-        const settings = keyrollSettings(flags, ctx)
-        return await login(settings, settings, ctx)
-      }
-      case 'logout':
-        return logout(logoutSettings(flags, ctx))
-      case 'install-cli':
-        return await install(installSettings(flags, ctx), ctx)
-    }
+    flags = invocation.flags
+    code = await run(command, flags, ctx)
   } catch (error) {
-    if (error instanceof UsageError) {
-      stderr(`convox-login: ${error.message}\n${usageLine(error.command ?? command)}\n`)
-      return 2
-    }
-    throw error
+    if (!(error instanceof UsageError)) throw error
+    stderr(`convox-login: ${error.message}\n${usageLine(error.command ?? command)}\n`)
+    code = 2
   }
+  // eval "$(convox-login login)" succeeds on empty text: a statement that fails stops the script.
+  const shell = command === 'logout' ? undefined : evalShell(flags.format, ci)
+  if (code !== 0 && shell) stdout(failLine(shell))
+  return code
+}
+
+function run(command: Command, flags: Flags, ctx: Context): Promise<number> | number {
+  switch (command) {
+    case 'login':
+      return login(loginSettings(flags, ctx), undefined, ctx)
+    case 'keyroll': {
+      const settings = keyrollSettings(flags, ctx)
+      return login(settings, settings, ctx)
+    }
+    case 'logout':
+      return logout(logoutSettings(flags, ctx))
+    case 'install-cli':
+      return install(installSettings(flags, ctx), ctx)
+  }
+}
+
+/** The shell whose code stdout holds, for the formats a user evals; undefined for the others. */
+function evalShell(format: string | boolean | undefined, ci: Ci): EvalShell | undefined {
+  const name = typeof format === 'string' ? format.trim() || 'auto' : 'auto'
+  if (name === 'sh' || name === 'fish' || name === 'pwsh') return name
+  return name === 'auto' && ['other', 'gitlab', 'buildkite'].includes(ci.name) ? 'sh' : undefined
 }
 
 /** The masking a CI offers, for the log to call as each secret appears. */
