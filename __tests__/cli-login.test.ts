@@ -214,6 +214,23 @@ describe('each CI', () => {
     expect(fs.existsSync(path.join(m.work, '.convox'))).toBe(false)
   })
 
+  it('Jenkins: sh export lines, and no settings inside the WORKSPACE', async () => {
+    const m = machines.fresh()
+    const env = { JENKINS_URL: 'https://jenkins.example.com/', WORKSPACE: m.work, CONVOX_PASSWORD: RACK_KEY }
+    const inside = await runCli(
+      m,
+      ['login', '--host', rack.host, '--config-dir', path.join(m.work, 'convox')],
+      { env }
+    )
+    expect(inside.code).toBe(2)
+    expect(inside.stderr).toContain('is inside the workspace')
+    const outside = path.join(m.root, 'workspace@tmp', 'convox')
+    const result = await runCli(m, ['login', '--host', rack.host, '--config-dir', outside], { env })
+    expect(result.code).toBe(0)
+    expect((await evalInBash(result.stdout, ['CONVOX_CONFIG'])).CONVOX_CONFIG).toBe(outside)
+    expectNoLeaks(result, KEY_LINES.sh)
+  })
+
   it('CircleCI: appends to BASH_ENV, which later steps source; stdout stays empty', async () => {
     const m = machines.fresh()
     const bashEnv = path.join(m.work, 'bash_env')
