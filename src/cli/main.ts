@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { installCli } from '../core/cli-install/install.ts'
 import { realClock } from '../core/clock.ts'
-import { ConvoxError } from '../core/errors.ts'
+import { ConvoxError, InputError } from '../core/errors.ts'
 import type { Frontend, Handover } from '../core/flow.ts'
 import { runFlow } from '../core/flow.ts'
 import { GitHubSecretStore } from '../core/github-secrets.ts'
@@ -45,7 +45,15 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     home: homedir(),
     cwd: process.cwd(),
     ci,
-    readStdin: () => readFileSync(0, 'utf8')
+    readStdin: () => {
+      try {
+        return readFileSync(0, 'utf8')
+      } catch (error) {
+        throw new InputError(
+          `--password-stdin: standard input cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): pipe the key in.`
+        )
+      }
+    }
   }
   let command: Command | undefined
   let flags: Flags = {}
