@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parse } from 'yaml'
 import { parseInputs } from '../src/action/inputs.ts'
+import { COMMANDS, FLAGS } from '../src/cli/args.ts'
 
 /** The README is what users copy from: its tables must match action.yml and its examples must parse. */
 
@@ -90,4 +91,43 @@ describe('README', () => {
       ).not.toThrow()
     }
   )
+})
+
+describe('README: the convox-login command', () => {
+  const section = readme.split(/^## /m).find(s => s.startsWith('Other CIs: the `convox-login` command\n'))!
+  const snippets = [...section.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map(m => m[1]!)
+
+  /** Each `convox-login <command> ...` in the snippets, with the flags up to the end of its command. */
+  const uses = snippets.flatMap(text =>
+    [...text.matchAll(new RegExp(`convox-login (${COMMANDS.join('|')})\\b([^\\n|;)]*)`, 'g'))].map(m => ({
+      command: m[1] as (typeof COMMANDS)[number],
+      flags: [...m[2]!.matchAll(/(?:^|\s)--([a-z][a-z-]*)/g)].map(f => f[1]!)
+    }))
+  )
+
+  it('has a section with a snippet per CI, each of which logs in', () => {
+    for (const ci of ['GitLab CI', 'CircleCI', 'Buildkite', 'Azure Pipelines', 'Jenkins', 'A terminal']) {
+      const sub = section.split(/^### /m).find(s => s.startsWith(`${ci}\n`))
+      expect(sub).toMatch(/```[a-z]*\n[\s\S]*convox-login login[\s\S]*```/)
+    }
+    expect(section).toMatch(/convox-login keyroll [^\n]*--gitlab-variable/)
+  })
+
+  it.each(COMMANDS)('uses only flags that %s has', command => {
+    const found = uses.filter(u => u.command === command)
+    expect(found.length).toBeGreaterThan(0)
+    const known = FLAGS[command].map(f => f.name)
+    for (const use of found)
+      for (const flag of use.flags)
+        expect(`${command} --${flag}`).toBe(`${command} --${known.includes(flag) ? flag : '?'}`)
+  })
+
+  it('names only flags that exist, in its prose too', () => {
+    const all = new Set(Object.values(FLAGS).flatMap(flags => flags.map(f => f.name)))
+    const named = [...section.matchAll(/`--([a-z][a-z-]*)/g)].map(m => m[1]!)
+    expect(named.length).toBeGreaterThan(5)
+    expect(
+      named.filter(name => !all.has(name) && name !== 'help' && name !== 'version' && name !== 'password')
+    ).toEqual([])
+  })
 })

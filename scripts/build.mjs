@@ -2,6 +2,7 @@
 //   dist/index.cjs     the action's main step (action.yml runs.main)
 //   dist/post.cjs      its post step (runs.post): an entry of its own, so a post step can never run
 //                      a login, whatever state its main step left or did not leave
+//   dist/convox-login.cjs  the convox-login command for other CIs (package.json's bin), executable
 //   dist/vendor/       the two heavy dependencies, each one file, required only by the feature that
 //                      needs it: @actions/tool-cache (CLI install on a cache miss) and libsodium
 //                      (keyroll with update-secret)
@@ -52,6 +53,18 @@ const post = await esbuild.build({
   outfile: 'dist/post.cjs',
   plugins: [vendor]
 })
+
+const cli = await esbuild.build({
+  ...common,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/convox-login.cjs',
+  banner: { js: '#!/usr/bin/env node' },
+  define: {
+    CONVOX_LOGIN_VERSION: JSON.stringify(JSON.parse(fs.readFileSync('package.json', 'utf8')).version)
+  },
+  plugins: [vendor]
+})
+fs.chmodSync('dist/convox-login.cjs', 0o755)
 const vendors = await Promise.all(
   Object.values(VENDOR).map(({ file, contents, footer }) =>
     esbuild.build({
@@ -62,7 +75,7 @@ const vendors = await Promise.all(
     })
   )
 )
-for (const result of [index, post, ...vendors]) {
+for (const result of [index, post, cli, ...vendors]) {
   for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith('.cjs')) console.log(`${file}  ${(bytes / 1024).toFixed(1)} KiB`)
   }

@@ -3,13 +3,13 @@ import { InputError } from './errors.ts'
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const
 
 /** Parses `90s`, `5m`, `1h`, `1h30m` or plain seconds into milliseconds. */
-export function parseDuration(name: string, raw: string): number {
+export function parseDuration(name: string, raw: string, subject = `The ${name} input`): number {
   const text = raw.trim().toLowerCase()
   if (/^\d+$/.test(text)) return Number(text) * 1000
   const parts = [...text.matchAll(/(\d+)([smh])/g)]
   if (text === '' || parts.map(p => p[0]).join('') !== text) {
     throw new InputError(
-      `The ${name} input "${raw}" is not a duration: use seconds (90), or a number with s, m or h (90s, 5m, 1h).`
+      `${subject} "${raw}" is not a duration: use seconds (90), or a number with s, m or h (90s, 5m, 1h).`
     )
   }
   return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS], 0)

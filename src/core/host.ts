@@ -1,4 +1,6 @@
 import { InputError } from './errors.ts'
+import type { Naming } from './naming.ts'
+import { INPUT_NAMING } from './naming.ts'
 
 /** The public Console, the host's default and, without validation, taken as a Console. */
 export const PUBLIC_CONSOLE_HOST = 'console.convox.com'
@@ -8,18 +10,19 @@ export const PUBLIC_CONSOLE_HOST = 'console.convox.com'
  * port kept (a rack can listen on `127.0.0.1:5443`) except the default 443, which the CLI never
  * writes.
  */
-export function normaliseHost(raw: string): string {
+export function normaliseHost(raw: string, naming: Naming = INPUT_NAMING): string {
+  const subject = naming.subject('host')
   const input = raw.trim()
   if (input === '') {
-    throw new InputError('The host input is empty: give a Console host (console.convox.com) or a Rack host.')
+    throw new InputError(`${subject} is empty: give a Console host (console.convox.com) or a Rack host.`)
   }
   if (/\s/.test(input)) {
-    throw new InputError(`The host input "${input}" contains white space: give only the host name.`)
+    throw new InputError(`${subject} "${input}" contains white space: give only the host name.`)
   }
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(input)?.[1]?.toLowerCase()
   if (scheme && scheme !== 'https') {
     throw new InputError(
-      `The host input uses ${scheme}://, but Convox APIs are served over HTTPS only: drop the scheme or use https://.`
+      `${subject} uses ${scheme}://, but Convox APIs are served over HTTPS only: drop the scheme or use https://.`
     )
   }
   let rest = scheme ? input.slice(scheme.length + 3) : input
@@ -27,12 +30,12 @@ export function normaliseHost(raw: string): string {
   if (rest.includes('@')) {
     // Do not echo the input: user-info may hold a password.
     throw new InputError(
-      'The host input contains "@" (user-info): give the password in the password input only.'
+      `${subject} contains "@" (user-info): give the password in ${naming.keySource} only.`
     )
   }
   if (/[/?#]/.test(rest)) {
     throw new InputError(
-      `The host input "${input}" has a path, query or fragment: give only the host (and port), such as rack.example.com.`
+      `${subject} "${input}" has a path, query or fragment: give only the host (and port), such as rack.example.com.`
     )
   }
   // Letter classes rather than the i flag: V8 builds ICU's case tables for the first i regex (0.3 ms).
@@ -45,7 +48,7 @@ export function normaliseHost(raw: string): string {
     (port !== undefined && (port < 1 || port > 65535))
   ) {
     throw new InputError(
-      `The host input "${input}" is not a valid host name: use a form such as rack.example.com or 10.0.0.1:5443.`
+      `${subject} "${input}" is not a valid host name: use a form such as rack.example.com or 10.0.0.1:5443.`
     )
   }
   const name = match[1]!.toLowerCase()

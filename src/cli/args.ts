@@ -1,0 +1,213 @@
+import { InputError } from '../core/errors.ts'
+import type { Naming } from '../core/naming.ts'
+import { parseBoolean } from '../core/options.ts'
+
+/**
+ * The command line of convox-login, in one place: the commands, their flags (the table the
+ * README's snippets are checked against) and the parsing of argv into typed flags. Values are
+ * only split off here; what they mean is decided in options.ts, by the same rules as the action's
+ * inputs.
+ */
+
+export const COMMANDS = ['login', 'logout', 'keyroll', 'install-cli'] as const
+export type Command = (typeof COMMANDS)[number]
+
+export const FORMATS = ['auto', 'sh', 'fish', 'pwsh', 'dotenv', 'github', 'azure', 'json', 'none'] as const
+export type Format = (typeof FORMATS)[number]
+
+export interface FlagSpec {
+  name: string
+  /** What the value is, in the usage line; none for a switch (`--insecure`, `--insecure=false`). */
+  value?: string
+  help: string
+}
+
+const LOGIN_FLAGS: FlagSpec[] = [
+  { name: 'host', value: 'H', help: 'Console or Rack host (CONVOX_HOST, then console.convox.com)' },
+  { name: 'rack', value: 'R', help: 'rack to switch to, org/rack or a bare name (CONVOX_RACK)' },
+  { name: 'config-dir', value: 'D', help: 'settings directory (~/.convox)' },
+  { name: 'ca-cert-file', value: 'F', help: "PEM file of the CA that signed the host's certificate" },
+  { name: 'insecure', help: "do not verify the host's TLS certificate" },
+  {
+    name: 'actor',
+    value: 'A',
+    help: "who the rack's audit log names (derived from the CI run; none: no one)"
+  },
+  { name: 'retry-for', value: 'DURATION', help: 'how long network errors, 5xx and 429 are retried (60s)' },
+  { name: 'no-validate', help: 'write the settings without asking the API' },
+  { name: 'password-stdin', help: 'read the key from standard input (else CONVOX_PASSWORD)' },
+  { name: 'password-file', value: 'F', help: 'read the key from a file (else CONVOX_PASSWORD)' },
+  { name: 'format', value: FORMATS.join('|'), help: 'how later steps get the login (auto)' },
+  { name: 'dotenv-file', value: 'F', help: 'also write a dotenv report (GitLab CI), without the key' },
+  { name: 'state-file', value: 'F', help: 'where the undo record goes (one per config dir)' }
+]
+
+const KEYROLL_FLAGS: FlagSpec[] = [
+  ...LOGIN_FLAGS,
+  { name: 'timeout', value: 'DURATION', help: 'how long the rack may take to apply the key (30m)' },
+  {
+    name: 'next-password-file',
+    value: 'F',
+    help: 'pending key of an earlier roll; without a store, where the new key is written'
+  },
+  { name: 'github-secret', value: 'NAME', help: 'GitHub Actions secret holding the key (GITHUB_TOKEN)' },
+  { name: 'github-repo', value: 'OWNER/NAME', help: "the secret's repository (GITHUB_REPOSITORY)" },
+  { name: 'github-environment', value: 'E', help: 'an environment secret of that environment' },
+  { name: 'gitlab-variable', value: 'NAME', help: 'GitLab CI/CD variable holding the key (GITLAB_TOKEN)' },
+  { name: 'gitlab-project', value: 'ID', help: "the variable's project (CI_PROJECT_ID)" }
+]
+
+/** Every command's flags. */
+export const FLAGS: Record<Command, FlagSpec[]> = {
+  login: LOGIN_FLAGS,
+  logout: [
+    { name: 'config-dir', value: 'D', help: 'settings directory to restore (CONVOX_CONFIG, then ~/.convox)' },
+    { name: 'state-file', value: 'F', help: 'the undo record login wrote' }
+  ],
+  keyroll: KEYROLL_FLAGS,
+  'install-cli': [
+    { name: 'version', value: 'V', help: 'latest, a v3 version such as 3.24.9 or a v2 timestamp' },
+    {
+      name: 'download-url',
+      value: 'TEMPLATE',
+      help: 'a mirror, such as https://m.example.com/{version}/{asset}'
+    },
+    { name: 'cache-dir', value: 'D', help: 'one directory per version (~/.cache/convox-login)' },
+    { name: 'format', value: FORMATS.join('|'), help: 'how later steps get the CLI on PATH (auto)' }
+  ]
+}
+
+export const SUMMARY: Record<Command, string> = {
+  login: 'log in to a Console or Rack and hand the login to later steps',
+  logout: 'undo the last login on a settings directory',
+  keyroll: 'log in, then roll the Rack API key, keeping it in a secret store',
+  'install-cli': 'install the Convox CLI into a cache and put it on PATH'
+}
+
+/** The flag that carries each of the action's inputs, where the names differ. */
+const FLAG_OF_INPUT: Record<string, string> = {
+  'ca-cert': 'ca-cert-file',
+  'keyroll-timeout': 'timeout',
+  'password-next': 'next-password-file',
+  'update-secret': 'github-secret',
+  'cli-version': 'version',
+  'cli-download-url': 'download-url'
+}
+
+const KEY_SOURCE = 'CONVOX_PASSWORD, --password-stdin or --password-file'
+
+/** The shared rules' sentences (core/options.ts) name flags here. */
+export const FLAG_NAMING: Naming = {
+  subject: name => (name === 'password' ? `The key (${KEY_SOURCE})` : `--${FLAG_OF_INPUT[name] ?? name}`),
+  ref: name => (name === 'password' ? KEY_SOURCE : `--${FLAG_OF_INPUT[name] ?? name}`),
+  keySource: KEY_SOURCE
+}
+
+/** A command line the user must correct: exits 2 with the usage line. */
+export class UsageError extends InputError {
+  override name = 'UsageError'
+  readonly command: Command | undefined
+
+  constructor(message: string, command?: Command) {
+    super(message)
+    this.command = command
+  }
+}
+
+/** The flags given, by name: a string for flags with a value, a boolean for switches. */
+export type Flags = Partial<Record<string, string | boolean>>
+
+export type Invocation =
+  { command: 'help'; topic?: Command } | { command: 'version' } | { command: Command; flags: Flags }
+
+export function usageLine(command?: Command): string {
+  if (!command) return `usage: convox-login <${COMMANDS.join('|')}> [flags]   (convox-login <command> --help)`
+  const flags = FLAGS[command].map(f => (f.value ? `[--${f.name} ${f.value}]` : `[--${f.name}]`))
+  return `usage: convox-login ${command} ${flags.join(' ')}`
+}
+
+export function helpText(command?: Command): string {
+  if (!command) {
+    const rows = COMMANDS.map(c => `  ${c.padEnd(12)} ${SUMMARY[c]}`)
+    return [usageLine(), '', 'Commands:', ...rows, '', '  --help, --version'].join('\n')
+  }
+  const rows = FLAGS[command].map(f => {
+    const left = `--${f.name}${f.value ? ` ${f.value}` : ''}`
+    return `  ${left.padEnd(28)} ${f.help}`
+  })
+  return [usageLine(command), '', SUMMARY[command], '', ...rows].join('\n')
+}
+
+const PASSWORD_AS_FLAG =
+  'A key given as a flag value would be visible in the process list and in the shell history: ' +
+  'set CONVOX_PASSWORD, or pass --password-stdin or --password-file F.'
+
+export function parseArgs(argv: readonly string[]): Invocation {
+  const [first, ...rest] = argv
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const topic = first === 'help' ? rest[0] : undefined
+    if (topic !== undefined && !isCommand(topic)) throw new UsageError(`Unknown command "${topic}".`)
+    return { command: 'help', topic }
+  }
+  if (first === '--version' || first === '-V') return { command: 'version' }
+  if (!isCommand(first)) {
+    throw new UsageError(
+      first.startsWith('-')
+        ? `"${first}" comes before a command: give the command first, such as convox-login login ${first}.`
+        : `Unknown command "${first}": use ${COMMANDS.join(', ')}.`
+    )
+  }
+  const command = first
+  const specs = new Map(FLAGS[command].map(f => [f.name, f]))
+  const flags: Flags = {}
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!
+    if (arg === '--help' || arg === '-h') return { command: 'help', topic: command }
+    const match = /^--([a-z][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(arg)
+    if (!match) {
+      throw new UsageError(
+        arg.startsWith('-')
+          ? `Unknown flag "${arg}".`
+          : `Unexpected argument "${arg}": convox-login ${command} takes flags only.`,
+        command
+      )
+    }
+    const name = match[1]!
+    const inline = match[2]
+    // Before anything else, and without echoing the value: it is a key.
+    if (name === 'password') throw new UsageError(PASSWORD_AS_FLAG, command)
+    const spec = specs.get(name)
+    if (!spec) throw new UsageError(`Unknown flag "--${name}" for convox-login ${command}.`, command)
+    if (name in flags) throw new UsageError(`--${name} is given twice: give it once.`, command)
+    if (!spec.value) {
+      flags[name] = inline === undefined ? true : parseSwitch(name, inline, command)
+      continue
+    }
+    if (inline !== undefined) {
+      flags[name] = inline
+      continue
+    }
+    const next = rest[i + 1]
+    if (next === undefined || (next.startsWith('--') && next.length > 2)) {
+      throw new UsageError(`--${name} needs a value: --${name} ${spec.value}.`, command)
+    }
+    flags[name] = next
+    i++
+  }
+  return { command, flags }
+}
+
+function isCommand(value: string | undefined): value is Command {
+  return (COMMANDS as readonly string[]).includes(value ?? '')
+}
+
+/** `--insecure=false`, for scripts that pass a variable: the YAML booleans the action's inputs take. */
+function parseSwitch(name: string, value: string, command: Command): boolean {
+  if (value.trim() === '')
+    throw new UsageError(`--${name}= has no value: use --${name}=true or --${name}=false.`, command)
+  try {
+    return parseBoolean(value, name, false, FLAG_NAMING)
+  } catch (error) {
+    throw new UsageError((error as Error).message, command)
+  }
+}

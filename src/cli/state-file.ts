@@ -1,0 +1,83 @@
+import { hash } from 'node:crypto'
+import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { ConvoxError } from '../core/errors.ts'
+import type { Journal } from '../core/settings.ts'
+import { writeAtomic } from '../core/settings.ts'
+
+/**
+ * The undo record of `login`, for `logout`: the action's journal (core/settings.ts), kept in a
+ * file between two commands instead of in the runner's step state. It holds the previous content
+ * of the settings (another host's key among them), so it is a 0600 file in a 0700 directory. One
+ * file per config dir holds a stack: two logins then two logouts undo in reverse order.
+ */
+
+interface StateFile {
+  version: 1
+  /** Oldest first; logout takes the last. */
+  logins: Journal[]
+}
+
+/** `$XDG_STATE_HOME/convox-login/` (or `~/.local/state/`), one file per config dir. */
+export function defaultStateFile(configDir: string, env: { XDG_STATE_HOME?: string }, home: string): string {
+  const root = env.XDG_STATE_HOME || join(home, '.local', 'state')
+  return join(root, 'convox-login', `config-${hash('sha256', configDir).slice(0, 16)}.json`)
+}
+
+/** The stack of logins recorded in `file`; empty when there is none. */
+export function readLogins(file: string): Journal[] {
+  const stat = lstatSync(file, { throwIfNoEntry: false })
+  if (stat === undefined) return []
+  if (!stat.isFile()) {
+    throw new ConvoxError(
+      `The state file ${file} is not a regular file: remove it or give another --state-file.`
+    )
+  }
+  let parsed: Partial<StateFile> | undefined
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateFile>
+  } catch {
+    // Not V8's message: it quotes the text around the error, and the record holds other hosts' keys.
+    parsed = undefined
+  }
+  if (parsed?.version !== 1 || !Array.isArray(parsed.logins)) {
+    throw new ConvoxError(
+      `The state file ${file} is not a convox-login record: remove it or give another --state-file.`
+    )
+  }
+  return parsed.logins
+}
+
+export function writeLogins(file: string, logins: readonly Journal[]): void {
+  if (logins.length === 0) {
+    rmSync(file, { force: true })
+    return
+  }
+  const dir = dirname(file)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  chmodSync(dir, 0o700)
+  writeAtomic(file, JSON.stringify({ version: 1, logins: [...logins] } satisfies StateFile))
+}
+
+/**
+ * A login's place in the stack: it is pushed on the first save and replaced on the later ones
+ * (after a keyroll), so one login is one entry whatever happened to the settings in between.
+ */
+export class LoginRecord {
+  private readonly file: string
+  private readonly logins: Journal[]
+  private index: number | undefined
+
+  constructor(file: string) {
+    this.file = file
+    // Read before anything is sent: a broken record is refused while nothing has changed.
+    this.logins = readLogins(file)
+  }
+
+  /** Also a login that changed nothing: each logout then undoes one login, the last one. */
+  save(journal: Journal): void {
+    this.index ??= this.logins.push(journal) - 1
+    this.logins[this.index] = journal
+    writeLogins(this.file, this.logins)
+  }
+}
