@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process'
 import type { WindowPhase } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
-import { realExecutable, startFakeMirror } from '../test-support/fake-mirror.ts'
+import { fakeCli } from '../test-support/fake-cli.ts'
+import { startFakeMirror } from '../test-support/fake-mirror.ts'
 import { newRunner, removeRunner, runStep, runStepTrustingInputs } from '../test-support/run-action.ts'
 import type { KeyrollMeasure } from '../test-support/keyroll-windows.ts'
 import {
@@ -63,7 +64,7 @@ const MEMORY_PROBE = `data:text/javascript,process.on('exit',()=>process.stderr.
 
 async function startup(): Promise<void> {
   const rack = await startFakeConvox({ kind: 'rack', rack: { password: 'bench-key' } })
-  const mirror = await startFakeMirror({ '/convox/3.24.9/convox-linux': { body: realExecutable() } })
+  const mirror = await startFakeMirror({ '/convox/3.24.9/convox-linux': { body: fakeCli() } })
   const runner = newRunner()
   const login = { host: rack.host, password: 'bench-key', 'ca-cert': rack.caCert }
   const withCli = {

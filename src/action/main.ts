@@ -12,6 +12,8 @@ import { KeyrollError, runKeyroll } from '../core/keyroll.ts'
 import { gitHubSecretStoreFromEnv } from '../core/github-secrets.ts'
 import { installCli as install } from '../core/cli-install/install.ts'
 import type { InstalledCli } from '../core/cli-install/install.ts'
+import { childProcessRunner } from '../toolkit/exec.ts'
+import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
 import type { Inputs } from './inputs.ts'
 import { parseInputs } from './inputs.ts'
 import { deleteJournal, loadJournal, saveJournal } from './journal-file.ts'
@@ -121,6 +123,11 @@ async function installCli(inputs: Inputs): Promise<InstalledCli> {
       apiUrl: onGitHubCom ? process.env.GITHUB_API_URL : undefined,
       platform: process.platform,
       arch: process.arch,
+      toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? '',
+      tempDir: process.env.RUNNER_TEMP ?? '',
+      downloader: toolCacheDownloader,
+      programs: childProcessRunner,
+      environment: process.env,
       log: actionLog,
       clock: realClock,
       retryForMs: inputs.retryForMs
