@@ -79,10 +79,8 @@ export interface StepOptions {
   /** Called with the child once it is running (kill tests). */
   onSpawn?: (child: import('node:child_process').ChildProcess, stdout: () => string) => void
   timeoutMs?: number
-  /** Options for node itself, before the script (the bench's memory probe). */
+  /** Options for node itself, before the bundle (the bench's memory probe, the bundle test's load probe). */
   nodeArgs?: string[]
-  /** Another script to run in the step's place (the bench's lean reference login). */
-  script?: string
 }
 
 /** Runs the step trusting only the CA given in its ca-cert input: the harness's NODE_EXTRA_CA_CERTS is cleared. */
@@ -145,7 +143,7 @@ export async function runStep(
   for (const [name, value] of Object.entries(options.postOf?.state ?? {})) env[`STATE_${name}`] = value
 
   const started = performance.now()
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script ?? DIST], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), DIST], {
     cwd: runner.workspace,
     env,
     stdio: ['ignore', 'pipe', 'pipe']
