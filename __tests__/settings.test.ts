@@ -5,13 +5,7 @@ import path from 'node:path'
 import type { Log } from '../src/core/log.ts'
 import type { Edit, Journal } from '../src/core/settings.ts'
 import { mode, read, snapshot } from '../test-support/settings-dir.ts'
-import {
-  checkSettings,
-  formatKeyed,
-  newJournal,
-  undoSettings,
-  writeSettings
-} from '../src/core/settings.ts'
+import { checkSettings, formatKeyed, newJournal, undoSettings, writeSettings } from '../src/core/settings.ts'
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-settings-test-'))
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }))

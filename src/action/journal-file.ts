@@ -13,10 +13,7 @@ import { writeAtomic } from '../core/settings.ts'
 export function saveJournal(journal: Journal, existingPath: string): string {
   const file =
     existingPath ||
-    join(
-      process.env.RUNNER_TEMP || tmpdir(),
-      `convox-login-${randomBytes(6).toString('hex')}.json`
-    )
+    join(process.env.RUNNER_TEMP || tmpdir(), `convox-login-${randomBytes(6).toString('hex')}.json`)
   writeAtomic(file, JSON.stringify(journal))
   return file
 }
