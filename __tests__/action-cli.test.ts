@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { FakeConvox } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
+import { CLI_OUTPUT, fakeCli, otherArch } from '../test-support/fake-cli.ts'
 import type { FakeMirror } from '../test-support/fake-mirror.ts'
 import { HTML_PAGE, startFakeMirror } from '../test-support/fake-mirror.ts'
 import type { Runner } from '../test-support/run-action.ts'
@@ -11,9 +12,8 @@ import { findLeaks, newRunner, removeRunner, runStep } from '../test-support/run
 
 /**
  * The CLI install through the action, as a deploy job uses it: login plus cli-version, then a
- * later step runs `convox` from PATH. The "CLI" here is a copy of cat, a real executable of this
- * machine, so the later step can show that what it finds on PATH reads the settings the action
- * wrote through CONVOX_CONFIG.
+ * later step runs `convox` from PATH. The "CLI" is a tiny Linux executable that prints what
+ * `convox version` prints (test-support/fake-cli.ts), which the action runs once after installing.
  */
 
 const KEY = 'CliJobRackKeyAaBbCcDd0123'
@@ -28,8 +28,9 @@ describeOnLinux('cli-version through the action', () => {
   beforeAll(async () => {
     rack = await startFakeConvox({ kind: 'rack', rack: { password: KEY } })
     mirror = await startFakeMirror({
-      [`/convox/${VERSION}/${ASSET}`]: { body: fs.readFileSync('/bin/cat') },
-      [`/convox/3.0.0/${ASSET}`]: { body: HTML_PAGE, contentType: 'text/html' }
+      [`/convox/${VERSION}/${ASSET}`]: { body: fakeCli() },
+      [`/convox/3.0.0/${ASSET}`]: { body: HTML_PAGE, contentType: 'text/html' },
+      [`/convox/3.0.1/${ASSET}`]: { body: fakeCli({ arch: otherArch() }) }
     })
   })
   afterAll(async () => {
@@ -50,7 +51,7 @@ describeOnLinux('cli-version through the action', () => {
     return runner
   }
 
-  it('installs the CLI, and a later step runs it from PATH reading the settings the action wrote', async () => {
+  it('installs the CLI and runs it once, and a later step runs it from PATH with the settings the action wrote', async () => {
     const runner = fresh()
     const step = await runStep(runner, inputs(VERSION))
     expect(step.error).toBeUndefined()
@@ -60,15 +61,13 @@ describeOnLinux('cli-version through the action', () => {
     )
     expect(step.path).toEqual([path.dirname(step.outputs['cli-path']!)])
     expect(step.summary).toContain(`${VERSION} at`)
+    expect(step.stdout).toContain('\nConvox CLI reports: client: 3.24.9\n')
     expect(findLeaks(step, [KEY], { host: rack.host })).toEqual([])
 
     // The next step, as the runner starts it: PATH and the exported variables from this one.
     const env = { ...runner.jobEnv, PATH: [...runner.jobPath, process.env.PATH].join(path.delimiter) }
-    const host = execFileSync('convox', [path.join(runner.jobEnv.CONVOX_CONFIG!, 'host')], {
-      env,
-      encoding: 'utf8'
-    })
-    expect(host).toBe(rack.host)
+    expect(execFileSync('convox', ['version'], { env, encoding: 'utf8' })).toBe(CLI_OUTPUT)
+    expect(fs.readFileSync(path.join(runner.jobEnv.CONVOX_CONFIG!, 'host'), 'utf8')).toBe(rack.host)
   })
 
   it('downloads nothing in a second job on the same runner with the same version', async () => {
@@ -81,6 +80,7 @@ describeOnLinux('cli-version through the action', () => {
     expect(step.outputs['cli-version']).toBe(VERSION)
     expect(mirror.requests.length).toBe(before)
     expect(step.summary).toContain('from the tool cache')
+    expect(step.stdout).toContain('\nConvox CLI reports: client: 3.24.9\n')
   })
 
   it('refuses an HTML page instead of the CLI, before writing any settings', async () => {
@@ -88,9 +88,22 @@ describeOnLinux('cli-version through the action', () => {
     const step = await runStep(runner, inputs('3.0.0'))
     expect(step.code).toBe(1)
     expect(step.error).toMatch(/HTML/)
-    // Thrown in dist/features.cjs, told apart in dist/index.cjs: one ConvoxError class for both.
+    // A ConvoxError: its sentence, not the report of a bug.
     expect(step.error).not.toMatch(/Unexpected error/)
     expect(step.error).toContain(`${mirror.url}/convox/3.0.0/${ASSET}`)
+    expect(fs.existsSync(path.join(runner.home, '.convox'))).toBe(false)
+    expect(fs.readdirSync(runner.toolCache)).toEqual([])
+    expect(step.path).toEqual([])
+  })
+
+  it('fails, before writing any settings, when the CLI does not run on this runner', async () => {
+    const runner = fresh()
+    const step = await runStep(runner, inputs('3.0.1'))
+    expect(step.code).toBe(1)
+    const binary = path.join(runner.toolCache, 'convox', '3.0.1', process.arch, 'convox')
+    expect(step.error).toBe(
+      `The Convox CLI at ${binary} does not run on this runner: it is built for ${otherArch()}, and this runner is ${process.arch}.`
+    )
     expect(fs.existsSync(path.join(runner.home, '.convox'))).toBe(false)
     expect(fs.readdirSync(runner.toolCache)).toEqual([])
     expect(step.path).toEqual([])

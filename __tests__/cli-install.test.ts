@@ -6,38 +6,57 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import type { InstallCliOptions, InstalledCli } from '../src/core/cli-install/install.ts'
 import { cliAsset } from '../src/core/cli-install/release.ts'
+import { fakeCli, otherArch, realExecutable } from '../test-support/fake-cli.ts'
 import type { FakeMirror } from '../test-support/fake-mirror.ts'
 import {
   HTML_PAGE,
   LATEST_RELEASE_PATH,
   latestRelease,
-  realExecutable,
   startFakeMirror
 } from '../test-support/fake-mirror.ts'
 
 const run = promisify(execFile)
-const INSTALL_MODULE = new URL('../src/core/cli-install/install.ts', import.meta.url).href
+const module = (file: string) => new URL(`../src/${file}`, import.meta.url).href
 
 /**
  * The installer runs where the action runs: a Node 24 process of its own, with a runner's
- * environment, trusting the fake's CA through NODE_EXTRA_CA_CERTS (tool-cache's HTTP client has
- * no other way in). tool-cache's own test hooks shorten its 10-20 s wait between retries.
+ * environment and the toolkit's downloader and program runner, as src/action/main.ts passes them,
+ * trusting the fake's CA through NODE_EXTRA_CA_CERTS (tool-cache's HTTP client has no other way
+ * in). tool-cache's own test hooks shorten its 10-20 s wait between retries.
  */
 const DRIVER = `
 globalThis.TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS = 0
 globalThis.TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS = 0
 const fs = await import('node:fs')
 const { installCli } = await import(process.env.INSTALL_MODULE)
+const { toolCacheDownloader } = await import(process.env.TOOL_CACHE_MODULE)
+const { actionsExecRunner } = await import(process.env.EXEC_MODULE)
 const lines = []
 const log = { info: m => lines.push(m), warning: m => lines.push(m), debug: () => {}, secret: () => {} }
 let outcome
 try {
-  outcome = { result: await installCli({ ...JSON.parse(process.env.INSTALL_OPTIONS), log }) }
+  outcome = { result: await installCli({
+    toolCacheDir: process.env.RUNNER_TOOL_CACHE,
+    tempDir: process.env.RUNNER_TEMP,
+    downloader: toolCacheDownloader,
+    programs: actionsExecRunner,
+    environment: process.env,
+    ...JSON.parse(process.env.INSTALL_OPTIONS),
+    log
+  }) }
 } catch (error) {
   outcome = { error: { name: error.name, message: error.message } }
 }
 fs.writeFileSync(process.env.OUTCOME_FILE, JSON.stringify({ ...outcome, log: lines }))
+// As the action's steps do: a CLI that hangs is given up on, not waited for.
+process.exit(0)
 `
+
+type DriverOptions = Omit<
+  InstallCliOptions,
+  'log' | 'platform' | 'arch' | 'toolCacheDir' | 'tempDir' | 'downloader' | 'programs' | 'environment'
+> &
+  Partial<Pick<InstallCliOptions, 'platform' | 'arch'>>
 
 interface Runner {
   root: string
@@ -70,10 +89,7 @@ function newRunner(): Runner {
 
 let mirror: FakeMirror
 
-async function install(
-  runner: Runner,
-  options: Omit<InstallCliOptions, 'log' | 'platform' | 'arch'> & Partial<InstallCliOptions>
-) {
+async function install(runner: Runner, options: DriverOptions) {
   const outcomeFile = path.join(runner.root, 'outcome.json')
   await run(process.execPath, ['--input-type=module', '-e', DRIVER], {
     env: {
@@ -81,10 +97,14 @@ async function install(
       RUNNER_TOOL_CACHE: runner.toolCache,
       RUNNER_TEMP: runner.temp,
       NODE_EXTRA_CA_CERTS: mirror.caPath,
-      INSTALL_MODULE,
+      INSTALL_MODULE: module('core/cli-install/install.ts'),
+      TOOL_CACHE_MODULE: module('toolkit/tool-cache.ts'),
+      EXEC_MODULE: module('toolkit/exec.ts'),
       INSTALL_OPTIONS: JSON.stringify({ platform, arch, apiUrl: mirror.url, ...options }),
       OUTCOME_FILE: outcomeFile
-    }
+    },
+    // A CLI the installer failed to stop would keep the driver alive.
+    timeout: 30_000
   })
   return JSON.parse(fs.readFileSync(outcomeFile, 'utf8')) as Outcome
 }
@@ -95,7 +115,7 @@ const requestsTo = (p: string) => mirror.requests.filter(r => r.path === p).leng
 
 beforeAll(async () => {
   mirror = await startFakeMirror({
-    [v3Path('3.24.9')]: { body: realExecutable() },
+    [v3Path('3.24.9')]: { body: fakeCli() },
     [LATEST_RELEASE_PATH]: latestRelease('3.24.9')
   })
 })
@@ -105,8 +125,11 @@ afterAll(async () => {
   for (const root of roots) fs.rmSync(root, { recursive: true, force: true })
 })
 
-describe('installCli', () => {
-  it('installs v3 from a mirror into the tool cache, and a second job finds it with zero requests', async () => {
+// The stand-in CLI is a Linux executable (test-support/fake-cli.ts), and the installer runs it.
+const describeOnLinux = process.platform === 'linux' ? describe : describe.skip
+
+describeOnLinux('installCli', () => {
+  it('installs v3 from a mirror into the tool cache and runs it, and a second job finds it with zero requests', async () => {
     const runner = newRunner()
     const before = mirror.requests.length
     const first = await install(runner, { version: '3.24.9', downloadUrl: template() })
@@ -116,26 +139,32 @@ describe('installCli', () => {
     expect(mirror.requests.length - before).toBe(1)
     expect(fs.existsSync(`${dir}.complete`)).toBe(true)
     expect(fs.readdirSync(runner.temp)).toEqual([])
-
-    const ran = await run('convox', ['--version'], {
-      env: { PATH: `${first.result!.dir}${path.delimiter}${process.env.PATH}` }
-    })
-    expect(ran.stdout).toMatch(/true/)
+    expect(first.log.slice(-2)).toEqual([
+      `Installed Convox CLI 3.24.9 in ${dir}`,
+      'Convox CLI reports: client: 3.24.9'
+    ])
 
     const again = await install(runner, { version: '3.24.9', downloadUrl: template() })
     expect(again.result).toEqual({ version: '3.24.9', path: path.join(dir, 'convox'), dir, cached: true })
     expect(mirror.requests.length - before).toBe(1)
+    expect(again.log).toEqual([
+      `Convox CLI 3.24.9 is in the tool cache: ${dir}`,
+      'Convox CLI reports: client: 3.24.9'
+    ])
+    expect(fs.readdirSync(runner.temp)).toEqual([])
   })
 
-  it('installs a v2 version from a mirror laid out like S3', async () => {
+  it('installs a v2 version from a mirror laid out like S3, which exits 1 for want of a rack', async () => {
     const version = '20240101000000'
     const { os: goos, asset } = cliAsset(version, platform, arch)
-    mirror.route(`/release/${version}/cli/${goos}/${asset}`, { body: realExecutable() })
+    const v2 = fakeCli({ output: `client: ${version}\nserver: none\nERROR: no racks found\n`, exitCode: 1 })
+    mirror.route(`/release/${version}/cli/${goos}/${asset}`, { body: v2 })
     const runner = newRunner()
     const downloadUrl = `${mirror.url}/release/{version}/cli/{os}/{asset}`
     const outcome = await install(runner, { version, downloadUrl })
     const binary = path.join(runner.toolCache, 'convox', version, arch, 'convox')
     expect(outcome.result).toEqual({ version, path: binary, dir: path.dirname(binary), cached: false })
+    expect(outcome.log).toContain(`Convox CLI reports: client: ${version}`)
 
     const before = mirror.requests.length
     const again = await install(runner, { version, downloadUrl })
@@ -161,7 +190,7 @@ describe('installCli', () => {
 
   it('retries transient 5xx from the API and the download', async () => {
     mirror.route(LATEST_RELEASE_PATH, { ...latestRelease('3.25.0'), failFirst: { times: 1, status: 503 } })
-    mirror.route(v3Path('3.25.0'), { body: realExecutable(), failFirst: { times: 2, status: 502 } })
+    mirror.route(v3Path('3.25.0'), { body: fakeCli(), failFirst: { times: 2, status: 502 } })
     const before = requestsTo(LATEST_RELEASE_PATH)
     const outcome = await install(newRunner(), { version: 'latest', downloadUrl: template() })
     expect(outcome.error).toBeUndefined()
@@ -251,3 +280,89 @@ describe('installCli', () => {
     )
   })
 })
+
+describeOnLinux('the version run after an install', () => {
+  const binaryOf = (runner: Runner, version: string) =>
+    path.join(runner.toolCache, 'convox', version, arch, 'convox')
+  const doesNotRun = (binary: string, cause: string) =>
+    `The Convox CLI at ${binary} does not run on this runner: ${cause}.`
+
+  it.each([
+    [
+      'one built for the other processor',
+      '3.1.1',
+      fakeCli({ arch: otherArch() }),
+      `it is built for ${otherArch()}, and this runner is ${arch}`
+    ],
+    [
+      'one whose program loader is missing',
+      '3.1.2',
+      fakeCli({ interpreter: '/nonexistent/ld-convox.so.1' }),
+      'its program loader is missing (ENOENT on an existing file): it is linked against a C library this runner does not have'
+    ],
+    [
+      'one that fails',
+      '3.1.3',
+      fakeCli({ exitCode: 3, output: '\x1b[31mpanic: boom\x1b[0m\n' }),
+      '`convox version` exited with code 3 (panic: boom)'
+    ]
+  ])('refuses %s, and takes it out of the tool cache again', async (_name, version, body, cause) => {
+    mirror.route(v3Path(version), { body })
+    const runner = newRunner()
+    const outcome = await install(runner, { version, downloadUrl: template() })
+    expect(outcome.error).toEqual({
+      name: 'ConvoxError',
+      message: doesNotRun(binaryOf(runner, version), cause)
+    })
+    expect(fs.readdirSync(runner.toolCache)).toEqual([])
+    expect(fs.readdirSync(runner.temp)).toEqual([])
+  })
+
+  it('gives up on a CLI that does not finish in time, and does not wait for it', async () => {
+    mirror.route(v3Path('3.1.4'), { body: fakeCli({ hang: true }) })
+    const runner = newRunner()
+    const started = performance.now()
+    const outcome = await install(runner, {
+      version: '3.1.4',
+      downloadUrl: template(),
+      versionTimeoutMs: 300
+    })
+    expect(outcome.error?.message).toBe(
+      doesNotRun(binaryOf(runner, '3.1.4'), '`convox version` did not finish within 0.3 s')
+    )
+    expect(performance.now() - started).toBeLessThan(10_000)
+    // @actions/exec cannot kill it; on a runner the job's end does. Here the test does.
+    killRunning(binaryOf(runner, '3.1.4'))
+  })
+
+  it('refuses a cached CLI without the execute permission, and leaves the tool cache as it was', async () => {
+    const runner = newRunner()
+    const binary = binaryOf(runner, '3.1.5')
+    fs.mkdirSync(path.dirname(binary), { recursive: true })
+    fs.writeFileSync(binary, fakeCli(), { mode: 0o644 })
+    fs.writeFileSync(`${path.dirname(binary)}.complete`, '')
+    const before = mirror.requests.length
+    const outcome = await install(runner, { version: '3.1.5', downloadUrl: template() })
+    expect(outcome.error?.message).toBe(
+      doesNotRun(
+        binary,
+        'it may not be executed (EACCES): it lacks the execute permission, or its file system is mounted noexec'
+      )
+    )
+    expect(fs.readFileSync(binary)).toEqual(fakeCli())
+    expect(mirror.requests.length).toBe(before)
+  })
+})
+
+/** Ends every process running `binary` (Linux: by /proc/<pid>/exe; a deleted file reads "... (deleted)"). */
+function killRunning(binary: string): void {
+  for (const pid of fs.readdirSync('/proc').filter(name => /^\d+$/.test(name))) {
+    let exe: string
+    try {
+      exe = fs.readlinkSync(`/proc/${pid}/exe`)
+    } catch {
+      continue
+    }
+    if (exe === binary || exe === `${binary} (deleted)`) process.kill(Number(pid), 'SIGKILL')
+  }
+}

@@ -5,12 +5,14 @@ import {
   cliDownloadUrl,
   cliGeneration,
   downloadStatusError,
+  executableArch,
   executableFormat,
   isHtml,
   latestReleaseUrl,
   latestTag
 } from '../src/core/cli-install/release.ts'
-import { HTML_PAGE, realExecutable } from '../test-support/fake-mirror.ts'
+import { fakeCli, otherArch, realExecutable } from '../test-support/fake-cli.ts'
+import { HTML_PAGE } from '../test-support/fake-mirror.ts'
 
 const URL = 'https://mirror.example.com/convox/3.24.9/convox-linux'
 
@@ -287,10 +289,34 @@ describe('executableFormat and isHtml', () => {
   })
 })
 
+describe('executableArch', () => {
+  const withMachine = (head: Buffer, write: (b: Buffer) => void) => {
+    const b = Buffer.from(head)
+    write(b)
+    return b
+  }
+  it.each([
+    ['an x64 ELF', fakeCli({ arch: 'x64' }), 'x64'],
+    ['an arm64 ELF', fakeCli({ arch: 'arm64' }), 'arm64'],
+    ['this machine', realExecutable(), process.arch],
+    ['an arm64 Mach-O', withMachine(macho64(0, 104), b => b.writeUInt32LE(0x0100000c, 4)), 'arm64'],
+    ['an x64 Mach-O', withMachine(macho64(0, 104), b => b.writeUInt32LE(0x01000007, 4)), 'x64'],
+    ['an x64 PE', pe(0x200, 0x200), 'x64'],
+    ['an arm64 PE', withMachine(pe(0x200, 0x200), b => b.writeUInt16LE(0xaa64, 0x44)), 'arm64'],
+    ['a universal Mach-O', fat(4096, 1000), undefined],
+    ['an unknown machine', withMachine(fakeCli(), b => b.writeUInt16LE(0x99, 18)), undefined],
+    ['an ELF header cut short', fakeCli().subarray(0, 18), undefined],
+    ['a script', Buffer.from('#!/bin/sh\n'), undefined]
+  ])('%s', (_name, head, arch) => {
+    expect(executableArch(head)).toBe(arch)
+  })
+})
+
 describe('checkExecutable', () => {
-  it('accepts a real executable of this machine', () => {
-    const file = realExecutable()
-    expect(checkExecutable(URL, file, file.length, 'linux')).toBeUndefined()
+  it('accepts a real executable of this machine, and a Linux build for either processor', () => {
+    for (const file of [realExecutable(), fakeCli(), fakeCli({ arch: otherArch() })]) {
+      expect(checkExecutable(URL, file, file.length, 'linux')).toBeUndefined()
+    }
   })
 
   it('accepts a file whose header tables fit, even when only its head was read', () => {

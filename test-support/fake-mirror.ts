@@ -1,4 +1,3 @@
-import fs from 'node:fs'
 import https from 'node:https'
 import { listenOnLoopback, testTls } from './tls.ts'
 
@@ -43,11 +42,6 @@ export const LATEST_RELEASE_PATH = '/repos/convox/convox/releases/latest'
 /** What https://convox.com/cli/linux/convox has served since 2022 instead of the CLI. */
 export const HTML_PAGE =
   '<!DOCTYPE html>\n<html lang="en"><head><title>Install the Convox CLI</title></head><body></body></html>\n'
-
-/** A small real executable of this machine, so an installed "convox" can run: `true --version` exits 0. */
-export function realExecutable(): Buffer {
-  return fs.readFileSync(fs.existsSync('/bin/true') ? '/bin/true' : '/usr/bin/true')
-}
 
 /** The GitHub API's answer to `GET /repos/convox/convox/releases/latest`. */
 export function latestRelease(tag: string): MirrorRoute {

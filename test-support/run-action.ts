@@ -83,10 +83,8 @@ export interface StepOptions {
   /** Called with the child once it is running (kill tests). */
   onSpawn?: (child: import('node:child_process').ChildProcess, stdout: () => string) => void
   timeoutMs?: number
-  /** Options for node itself, before the script (the bench's memory probe). */
+  /** Options for node itself, before the bundle (the bench's memory probe, the bundle test's load probe). */
   nodeArgs?: string[]
-  /** Another script to run in the step's place (the bench's lean reference login). */
-  script?: string
 }
 
 /** Runs the step trusting only the CA given in its ca-cert input: the harness's NODE_EXTRA_CA_CERTS is cleared. */
@@ -151,7 +149,7 @@ export async function runStep(
   const started = performance.now()
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), options.script ?? (options.postOf || options.post ? POST_DIST : DIST)],
+    [...(options.nodeArgs ?? []), options.postOf || options.post ? POST_DIST : DIST],
     {
       cwd: runner.workspace,
       env,

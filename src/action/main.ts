@@ -10,6 +10,8 @@ import { gitHubSecretStoreFromEnv } from '../core/github-secrets.ts'
 import { redact, secretForms } from '../core/secrets.ts'
 import type { Journal } from '../core/settings.ts'
 import { newJournal, undoSettings } from '../core/settings.ts'
+import { actionsExecRunner } from '../toolkit/exec.ts'
+import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
 import type { Inputs } from './inputs.ts'
 import { parseInputs } from './inputs.ts'
 import { deleteJournal, journalDir, loadJournal, saveJournal } from './journal-file.ts'
@@ -153,6 +155,11 @@ function cliOptions(inputs: Inputs): NonNullable<Parameters<typeof runFlow>[0]['
     apiUrl: onGitHubCom ? process.env.GITHUB_API_URL : undefined,
     platform: process.platform,
     arch: process.arch,
+    toolCacheDir: process.env.RUNNER_TOOL_CACHE ?? '',
+    tempDir: process.env.RUNNER_TEMP ?? '',
+    downloader: toolCacheDownloader,
+    programs: actionsExecRunner,
+    environment: process.env,
     retryForMs: inputs.retryForMs,
     proxyEnv: process.env
   }

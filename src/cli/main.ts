@@ -10,6 +10,8 @@ import { GitLabVariableStore } from '../core/gitlab-variables.ts'
 import { KeyFileStore } from '../core/key-file-store.ts'
 import type { SecretStore } from '../core/secret-store.ts'
 import { redact } from '../core/secrets.ts'
+import { actionsExecRunner } from '../toolkit/exec.ts'
+import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
 import { newJournal, undoSettings } from '../core/settings.ts'
 import type { Command, Flags } from './args.ts'
 import { helpText, parseArgs, usageLine, UsageError } from './args.ts'
@@ -297,9 +299,6 @@ async function install(
 ): Promise<number> {
   const log = cliLog(stderr)
   const { runner } = await masking(ctx.ci, settings.target, ctx.env)
-  // The installer keeps the tool cache's layout, one directory per version, under these two.
-  process.env.RUNNER_TOOL_CACHE = settings.cacheDir
-  process.env.RUNNER_TEMP ||= tmpdir()
   try {
     const cli = await keepingStdout(ctx.ci, () =>
       installCli({
@@ -307,6 +306,12 @@ async function install(
         downloadUrl: settings.downloadUrl,
         platform: process.platform,
         arch: process.arch,
+        // The tool cache's layout, one directory per version, under --cache-dir.
+        toolCacheDir: settings.cacheDir,
+        tempDir: tmpdir(),
+        downloader: toolCacheDownloader,
+        programs: actionsExecRunner,
+        environment: ctx.env,
         log,
         clock: realClock,
         proxyEnv: ctx.env

@@ -1,5 +1,6 @@
-import { chmodSync, closeSync, existsSync, fstatSync, openSync, readSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { chmodSync, existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { dirname, join } from 'node:path'
 import { classifyNetworkError, NetworkError } from '../api.ts'
 import type { Clock } from '../clock.ts'
 import { formatDuration, realClock } from '../clock.ts'
@@ -10,6 +11,7 @@ import type { Log } from '../log.ts'
 import { REQUEST_TIMEOUT_MS, USER_AGENT } from '../request-defaults.ts'
 import type { ProxyEnv } from '../proxy.ts'
 import { describeNetworkError, isTransientStatus, retryTransient } from '../retry.ts'
+import { readHead } from './file-head.ts'
 import type { CliAsset } from './release.ts'
 import {
   checkExecutable,
@@ -20,6 +22,39 @@ import {
   latestReleaseUrl,
   latestTag
 } from './release.ts'
+import type { ProgramRunner } from './run-check.ts'
+import { cliReports } from './run-check.ts'
+
+/** Fetches and stores the CLI for the core, which has no download client of its own (src/toolkit/tool-cache.ts has). */
+export interface CliDownloader {
+  /**
+   * Saves what `url` serves as `file`, retrying what a CDN may fail transiently. Rejects with an
+   * HttpStatusError when the server answers with an error status, with Node's error for a network failure.
+   */
+  download(url: string, file: string): Promise<void>
+  /**
+   * Copies `file` into `<toolCacheDir>/<tool>/<version>/<arch>/<name>`, then writes
+   * `<toolCacheDir>/<tool>/<version>/<arch>.complete`: the layout of @actions/tool-cache, which isCached reads.
+   */
+  cache(file: string, entry: ToolCacheEntry): Promise<void>
+}
+
+export interface ToolCacheEntry {
+  toolCacheDir: string
+  tool: string
+  version: string
+  arch: string
+  name: string
+}
+
+/** The download was answered with an error status. */
+export class HttpStatusError extends Error {
+  readonly status: number
+  constructor(status: number) {
+    super(`HTTP ${status}`)
+    this.status = status
+  }
+}
 
 export interface InstallCliOptions {
   /** `latest`, a v3 version `3.x.y` or a v2 timestamp, as inputs.ts accepts them. */
@@ -33,6 +68,14 @@ export interface InstallCliOptions {
   platform: NodeJS.Platform
   /** `process.arch`: it names the tool cache's arch directory, as tool-cache's own default does. */
   arch: string
+  /** The runner's tool cache (RUNNER_TOOL_CACHE). */
+  toolCacheDir: string
+  /** A directory the runner empties after the job (RUNNER_TEMP): the download and the version run use it. */
+  tempDir: string
+  downloader: CliDownloader
+  programs: ProgramRunner
+  /** The environment later steps get, of which the version run keeps only what a program needs to start. */
+  environment: Readonly<Record<string, string | undefined>>
   log: Log
   clock?: Clock
   /** How long resolving `latest` retries network errors, 5xx and 429; 60s when omitted. */
@@ -42,6 +85,8 @@ export interface InstallCliOptions {
    * download itself is tool-cache's, which reads them from the environment on its own.
    */
   proxyEnv?: ProxyEnv
+  /** How long `convox version` may run before it is killed; 20s when omitted. */
+  versionTimeoutMs?: number
 }
 
 export interface InstalledCli {
@@ -56,40 +101,45 @@ export interface InstalledCli {
 }
 
 const TOOL = 'convox'
-/** Enough for every header table checkExecutable reads (Mach-O load commands are the longest). */
-const HEAD_BYTES = 64 * 1024
+const VERSION_TIMEOUT_MS = 20_000
 
 /**
- * Installs the Convox CLI into the runner's tool cache (the caller puts its directory on PATH).
- * Expects RUNNER_TOOL_CACHE and RUNNER_TEMP, as every runner sets them. An exact version already
- * in the cache costs no request at all; `latest` costs one to the GitHub API.
+ * Installs the Convox CLI into the runner's tool cache (the caller puts its directory on PATH), and
+ * runs it once with `version` to prove it runs here. An exact version already in the cache costs
+ * no request at all; `latest` costs one to the GitHub API.
  */
 export async function installCli(options: InstallCliOptions): Promise<InstalledCli> {
   const { platform, arch, log } = options
   // Before any request: `latest` is v3 too, so v3 on Windows is refused without asking GitHub.
   const asset = cliAsset(options.version, platform, arch)
-  const root = toolCacheRoot()
-  const version = options.version === 'latest' ? await resolveLatest(options) : options.version
-  const toolDir = join(root, TOOL, version, arch)
-  const binary = join(toolDir, asset.binary)
-  const cached = isCached(toolDir, binary)
-  if (cached) {
-    log.info(`Convox CLI ${version} is in the tool cache: ${toolDir}`)
-  } else {
-    await download(cliDownloadUrl(version, asset, options.downloadUrl), version, asset, options)
-    log.info(`Installed Convox CLI ${version} in ${toolDir}`)
-  }
-  return { version, path: binary, dir: toolDir, cached }
-}
-
-function toolCacheRoot(): string {
-  const root = process.env.RUNNER_TOOL_CACHE
-  if (!root || !process.env.RUNNER_TEMP) {
+  if (!options.toolCacheDir || !options.tempDir) {
     throw new ConvoxError(
       'RUNNER_TOOL_CACHE or RUNNER_TEMP is not set, so the Convox CLI has nowhere to go: run on a GitHub Actions runner or set both.'
     )
   }
-  return root
+  const version = options.version === 'latest' ? await resolveLatest(options) : options.version
+  const toolDir = join(options.toolCacheDir, TOOL, version, arch)
+  const binary = join(toolDir, asset.binary)
+  const cached = isCached(toolDir, binary)
+  if (cached) log.info(`Convox CLI ${version} is in the tool cache: ${toolDir}`)
+  else await download(cliDownloadUrl(version, asset, options.downloadUrl), version, asset, options)
+  let reported: string
+  try {
+    reported = await cliReports(binary, {
+      programs: options.programs,
+      tempDir: options.tempDir,
+      environment: options.environment,
+      arch,
+      timeoutMs: options.versionTimeoutMs ?? VERSION_TIMEOUT_MS
+    })
+  } catch (error) {
+    // What this step put into the cache goes again, so that the next job does not find it there.
+    if (!cached) removeFromCache(toolDir)
+    throw error
+  }
+  if (!cached) log.info(`Installed Convox CLI ${version} in ${toolDir}`)
+  log.info(`Convox CLI reports: ${reported || '(nothing)'}`)
+  return { version, path: binary, dir: toolDir, cached }
 }
 
 /**
@@ -97,11 +147,22 @@ function toolCacheRoot(): string {
  * `<RUNNER_TOOL_CACHE>/<tool>/<version>/<arch>`, with `<arch>.complete` written last; its
  * `semver.clean` leaves our versions as they are. Done here for two reasons. `tc.find` only considers semver names, so it
  * never finds a v2 timestamp. And a hit should cost next to nothing: loading tool-cache's bundle
- * (dist/vendor/tool-cache.cjs, with its own @actions/core and undici) takes about 90 ms on Node 24,
- * while a whole hit adds 1-7 ms to a login (npm run bench). So tool-cache is imported on a miss only.
+ * (dist/vendor/tool-cache.cjs, with its own @actions/core and undici) costs far more than a whole
+ * login (docs/bundler.md), so the downloader loads it on a miss only.
  */
 function isCached(toolDir: string, binary: string): boolean {
   return existsSync(`${toolDir}.complete`) && existsSync(binary)
+}
+
+/** The entry cacheFile made, and the version and tool directories it made for it when they are left empty. */
+function removeFromCache(toolDir: string): void {
+  rmSync(`${toolDir}.complete`, { force: true })
+  rmSync(toolDir, { recursive: true, force: true })
+  const versionDir = dirname(toolDir)
+  for (const dir of [versionDir, dirname(versionDir)]) {
+    if (readdirSync(dir).length > 0) return
+    rmdirSync(dir)
+  }
 }
 
 async function download(
@@ -110,39 +171,27 @@ async function download(
   asset: CliAsset,
   options: InstallCliOptions
 ): Promise<void> {
-  options.log.info(`Downloading Convox CLI ${version} from ${url}`)
-  const tc = await import('@actions/tool-cache')
-  let file: string
+  const { downloader, log, toolCacheDir, arch } = options
+  log.info(`Downloading Convox CLI ${version} from ${url}`)
+  const file = join(options.tempDir, randomUUID())
   try {
-    // It retries network errors, 408, 429 and 5xx itself (3 attempts, 10-20 s apart), and
-    // Node fails a body cut short of its Content-Length, so a second retry loop would only add waits.
-    file = await tc.downloadTool(url)
-  } catch (error) {
-    if (error instanceof tc.HTTPError) {
-      throw downloadStatusError(url, error.httpStatusCode ?? 0, version, asset, !!options.downloadUrl)
+    try {
+      // The downloader retries network errors, 408, 429 and 5xx itself, and Node fails a body cut
+      // short of its Content-Length, so a second retry loop would only add waits.
+      await downloader.download(url, file)
+    } catch (error) {
+      if (error instanceof HttpStatusError) {
+        throw downloadStatusError(url, error.status, version, asset, !!options.downloadUrl)
+      }
+      const cause = describeNetworkError(classifyNetworkError(error as NodeJS.ErrnoException))
+      throw new ConvoxError(`Downloading the Convox CLI from ${url} failed: ${cause}.`)
     }
-    const cause = describeNetworkError(classifyNetworkError(error as NodeJS.ErrnoException))
-    throw new ConvoxError(`Downloading the Convox CLI from ${url} failed: ${cause}.`)
-  }
-  try {
     const problem = checkExecutable(url, ...readHead(file), options.platform)
     if (problem) throw problem
     chmodSync(file, 0o755)
-    await tc.cacheFile(file, asset.binary, TOOL, version, options.arch)
+    await downloader.cache(file, { toolCacheDir, tool: TOOL, version, arch, name: asset.binary })
   } finally {
     rmSync(file, { force: true })
-  }
-}
-
-function readHead(file: string): [Buffer, number] {
-  const fd = openSync(file, 'r')
-  try {
-    const size = fstatSync(fd).size
-    const head = Buffer.alloc(Math.min(size, HEAD_BYTES))
-    readSync(fd, head, 0, head.length, 0)
-    return [head, size]
-  } finally {
-    closeSync(fd)
   }
 }
 

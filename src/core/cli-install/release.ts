@@ -188,6 +188,31 @@ function reader(head: Buffer, littleEndian: boolean): Read {
   }
 }
 
+/** Node's names (`process.arch`) for the machine fields of each format's header. */
+const ELF_MACHINES: Record<number, string> = { 0x03: 'ia32', 0x28: 'arm', 0x3e: 'x64', 0xb7: 'arm64' }
+const MACHO_CPUS: Record<number, string> = { 7: 'ia32', 12: 'arm', 0x01000007: 'x64', 0x0100000c: 'arm64' }
+const PE_MACHINES: Record<number, string> = { 0x14c: 'ia32', 0x1c4: 'arm', 0x8664: 'x64', 0xaa64: 'arm64' }
+
+/**
+ * The processor an executable is built for, in `process.arch`'s names; undefined for a universal
+ * Mach-O (which holds several), an unknown machine, or a header cut short. Only consulted to explain
+ * why a binary did not run: an x64 build can run on an arm64 Mac (Rosetta) or under an emulator.
+ */
+export function executableArch(head: Buffer): string | undefined {
+  try {
+    const format = executableFormat(head)
+    if (format === 'elf') return ELF_MACHINES[reader(head, head[5] === 1)(0x12, 2)]
+    if (format === 'macho') return MACHO_CPUS[reader(head, head[0] === 0xce || head[0] === 0xcf)(4, 4)]
+    if (format === 'pe') {
+      const read = reader(head, true)
+      return PE_MACHINES[read(read(0x3c, 4) + 4, 2)]
+    }
+  } catch (error) {
+    if (!(error instanceof PastHead)) throw error
+  }
+  return undefined
+}
+
 /**
  * How long the file must be, from the tables its header points to: the ELF section header table,
  * the Mach-O segments, the fat slices, the PE sections. Each ends at or near the end of the file,

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import * as esbuild from 'esbuild'
+import fs from 'node:fs'
+import path from 'node:path'
+import { withoutOidcClient } from '../scripts/bundle-plugins.ts'
+import type { FakeConvox } from '../test-support/fake-convox.ts'
+import { startFakeConvox } from '../test-support/fake-convox.ts'
+import { fakeCli } from '../test-support/fake-cli.ts'
+import type { Runner, StepResult } from '../test-support/run-action.ts'
+import { DIST, runnerPool, runStepTrustingInputs } from '../test-support/run-action.ts'
+
+/**
+ * The shape of dist/ that start-up depends on (docs/bundler.md): dist/index.cjs holds no OIDC
+ * client, no @actions/http-client and no undici, and a login, its post step and a login with an
+ * already cached CLI load dist/index.cjs and no file of dist/vendor/.
+ */
+
+const KEY = 'BundleRackKeyMnBvCxZaSdFg'
+const DIST_DIR = path.dirname(DIST)
+
+/** Text each of them leaves in a minified bundle: undici's error codes, http-client's status names, the OIDC client's variable. */
+const MARKERS = {
+  undici: 'UND_ERR_',
+  '@actions/http-client': 'SwitchProxy',
+  'OIDC client': 'ACTIONS_ID_TOKEN_REQUEST_URL'
+}
+
+function markersIn(text: string): string[] {
+  return Object.entries(MARKERS)
+    .filter(([, marker]) => text.includes(marker))
+    .map(([name]) => name)
+}
+
+describe('dist/index.cjs', () => {
+  it('holds no OIDC client, no @actions/http-client and no undici', () => {
+    expect(markersIn(fs.readFileSync(DIST, 'utf8'))).toEqual([])
+  })
+
+  it('would hold them without the without-oidc-client plugin: the markers are real', async () => {
+    const build = (plugins: esbuild.Plugin[]) =>
+      esbuild.build({
+        stdin: { contents: "export * from '@actions/core'", resolveDir: path.dirname(DIST_DIR) },
+        bundle: true,
+        format: 'cjs',
+        platform: 'node',
+        minify: true,
+        write: false,
+        logLevel: 'silent',
+        plugins
+      })
+    const [plain, stubbed] = await Promise.all([build([]), build([withoutOidcClient])])
+    expect(markersIn(plain.outputFiles[0]!.text)).toEqual(Object.keys(MARKERS))
+    expect(markersIn(stubbed.outputFiles[0]!.text)).toEqual([])
+  })
+})
+
+// Preloaded into the step: at exit, every file Node loaded through require, one per line.
+const PROBE = `data:text/javascript,${encodeURIComponent(
+  `import fs from 'node:fs'; import { createRequire } from 'node:module';
+   const cache = createRequire(process.cwd() + '/').cache;
+   process.on('exit', () => fs.writeFileSync(process.env.LOADED_OUT, Object.keys(cache).join('\\n')))`
+)}`
+
+describe('what a step loads of dist/', () => {
+  const runners = runnerPool()
+  let fake: FakeConvox
+  beforeAll(async () => {
+    fake = await startFakeConvox({ kind: 'rack', rack: { password: KEY } })
+  })
+  afterAll(async () => {
+    runners.removeAll()
+    await fake.close()
+  })
+
+  async function loadedBy(runner: Runner, inputs: Record<string, string>, postOf?: StepResult) {
+    const out = path.join(runner.temp, 'loaded.txt')
+    const step = await runStepTrustingInputs(runner, inputs, {
+      nodeArgs: ['--import', PROBE],
+      env: { LOADED_OUT: out },
+      postOf
+    })
+    expect(step.error).toBeUndefined()
+    const loaded = fs
+      .readFileSync(out, 'utf8')
+      .split('\n')
+      .filter(file => file.startsWith(DIST_DIR))
+      .map(file => path.relative(DIST_DIR, file))
+    return { step, loaded }
+  }
+
+  const login = () => ({ host: fake.host, password: KEY, 'ca-cert': fake.caCert })
+
+  it('a login loads dist/index.cjs alone, its post step dist/post.cjs alone', async () => {
+    const runner = runners.fresh()
+    const main = await loadedBy(runner, login())
+    expect(main.loaded).toEqual(['index.cjs'])
+    const post = await loadedBy(runner, login(), main.step)
+    expect(post.step.stdout).toContain('Restored the Convox settings')
+    expect(post.loaded).toEqual(['post.cjs'])
+  })
+
+  it('a login with a CLI already in the tool cache loads dist/index.cjs alone', async () => {
+    const runner = runners.fresh()
+    const dir = path.join(runner.toolCache, 'convox', '3.24.9', process.arch)
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(path.join(dir, 'convox'), fakeCli(), { mode: 0o755 })
+    fs.writeFileSync(`${dir}.complete`, '')
+    const main = await loadedBy(runner, { ...login(), 'cli-version': '3.24.9' })
+    expect(main.step.outputs['cli-path']).toBe(path.join(dir, 'convox'))
+    expect(main.loaded).toEqual(['index.cjs'])
+  })
+})
