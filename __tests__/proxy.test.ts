@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from '@jest/globals'
-import fs from 'node:fs'
 import { rootCertificates } from 'node:tls'
 import type { FakeConvox } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import type { FakeGitHub } from '../test-support/fake-github.ts'
 import { startFakeGitHub } from '../test-support/fake-github.ts'
+import { fakeCli } from '../test-support/fake-cli.ts'
 import { LATEST_RELEASE_PATH, latestRelease, startFakeMirror } from '../test-support/fake-mirror.ts'
 import type { FakeProxy, FakeProxyOptions } from '../test-support/proxy.ts'
 import { startFakeProxy } from '../test-support/proxy.ts'
@@ -149,7 +149,7 @@ describe('the action behind an HTTPS proxy', () => {
     const fake = await rack()
     const mirror = await startFakeMirror({
       [LATEST_RELEASE_PATH]: latestRelease(VERSION),
-      [`/convox/${VERSION}/${ASSET}`]: { body: fs.readFileSync('/bin/cat') }
+      [`/convox/${VERSION}/${ASSET}`]: { body: fakeCli() }
     })
     stops.push(() => mirror.close())
     const runner = runners.fresh()

@@ -1,9 +1,12 @@
-// npm run bench: how fast the bundled action's main and post steps run against `node -e 0`, what a
-// cached CLI adds, and how quickly a keyroll notices the new key (targets: docs/performance.md).
+// npm run bench: how fast the bundled action's main and post steps and the convox-login command
+// run against `node -e 0`, what a cached CLI adds, and how quickly a keyroll notices the new key
+// (targets: docs/performance.md).
 // Run by Node 24 directly (type stripping), like the fakes.
 //   BENCH_RUNS=30          runs per start-up case, interleaved (at least 20)
 //   BENCH_REAL_KEYROLL=0   skip the real-time keyroll runs through the action (about 4 minutes)
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
 import type { WindowPhase } from '../test-support/fake-convox.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import { fakeCli } from '../test-support/fake-cli.ts'
@@ -53,6 +56,8 @@ function timeNode(args: string[], env: NodeJS.ProcessEnv = plainEnv): Promise<nu
   })
 }
 
+const COMMAND = new URL('../dist/convox-login.cjs', import.meta.url).pathname
+
 // Reports the peak resident set size at exit; only used in separate, untimed runs.
 const MEMORY_PROBE = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss='+process.resourceUsage().maxRSS+'\\n'))`
 
@@ -75,6 +80,13 @@ async function startup(): Promise<void> {
     return result
   }
   // Fills the tool cache from the fake mirror, which tool-cache can only trust through NODE_EXTRA_CA_CERTS.
+  // The command as a terminal or another CI runs it: no CI variable, so it loads no @actions/core.
+  const caFile = path.join(runner.root, 'rack-ca.pem')
+  fs.writeFileSync(caFile, rack.caCert)
+  const commandEnv = { PATH: process.env.PATH, HOME: runner.home, CONVOX_PASSWORD: 'bench-key' }
+  const commandDir = ['--config-dir', path.join(runner.root, 'command-convox')]
+  const commandState = ['--state-file', path.join(runner.root, 'command-state.json')]
+  const commandLogin = [COMMAND, 'login', '--host', rack.host, '--ca-cert-file', caFile, '--format', 'none']
   const filled = await runStep(runner, withCli)
   if (filled.code !== 0) throw new Error(`the action failed: ${filled.error ?? filled.stderr}`)
   await step(withCli, { postOf: filled })
@@ -85,6 +97,7 @@ async function startup(): Promise<void> {
   const main: number[] = []
   const post: number[] = []
   const cached: number[] = []
+  const command: number[] = []
   for (let i = 0; i < RUNS; i++) {
     bare.push(await timeNode(['-e', '0']))
     floor.push(await timeNode(['-e', MINIMAL_CLIENT], { CA: rack.caCert, PORT: String(rack.port) }))
@@ -95,6 +108,8 @@ async function startup(): Promise<void> {
     const withCached = await step(withCli)
     cached.push(withCached.durationMs)
     await step(withCli, { postOf: withCached })
+    command.push(await timeNode([...commandLogin, ...commandDir, ...commandState], commandEnv))
+    await timeNode([COMMAND, 'logout', ...commandDir, ...commandState], commandEnv)
   }
   const rss: number[] = []
   for (let i = 0; i < 5; i++) {
@@ -123,6 +138,9 @@ async function startup(): Promise<void> {
   )
   console.log(`| post step: the settings of that login put back | ${times(post)} | <= ${TARGETS.post}x |`)
   console.log(
+    `| \`convox-login login\` (the command, no CI detected), the same login | ${times(command)} | <= the main step's ${fixed(ratio(main), 2)}x |`
+  )
+  console.log(
     `| peak memory of a login (5 runs, highest) | ${fixed(peakMiB)} MiB | | <= ${TARGETS.memoryMiB} MiB |`
   )
   console.log(
@@ -142,6 +160,11 @@ async function startup(): Promise<void> {
     'post step',
     ratio(post) <= TARGETS.post,
     `${fixed(ratio(post), 2)}x against ${TARGETS.post}x (${fixed(TARGETS.post * base)} ms here)`
+  )
+  verdict(
+    'command',
+    ratio(command) <= ratio(main),
+    `${fixed(ratio(command), 2)}x against the main step's ${fixed(ratio(main), 2)}x`
   )
   verdict('memory', peakMiB <= TARGETS.memoryMiB, `${fixed(peakMiB)} MiB against ${TARGETS.memoryMiB} MiB`)
   verdict(
