@@ -37,6 +37,14 @@ let got = '', done; s.setEncoding('latin1'); s.on('data', d => { got += d; if (g
 const get = p => new Promise(ok => { done = ok; s.write('GET ' + p + ' HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nAuthorization: Basic ' + Buffer.from('convox:bench-key').toString('base64') + '\\r\\n\\r\\n') });
 get('/auth').then(() => get('/system')).then(() => process.exit())`
 
+// The same two requests on node:https with a keep-alive agent, as src/core/https.ts sends them and
+// nothing else: the floor of a login on the HTTP client the project stands on (docs/http.md).
+const MINIMAL_HTTPS_CLIENT = `const https = require('node:https');
+const agent = new https.Agent({ keepAlive: true, ca: process.env.CA, proxyEnv: {} });
+const auth = 'Basic ' + Buffer.from('convox:bench-key').toString('base64');
+const get = p => new Promise(ok => https.get({ host: '127.0.0.1', port: +process.env.PORT, path: p, agent, headers: { Authorization: auth } }, r => { r.resume(); r.on('end', ok) }));
+get('/auth').then(() => get('/system')).then(() => process.exit())`
+
 // Every timed process runs without NODE_EXTRA_CA_CERTS, as on a hosted runner: Node reads that file
 // at start, which would slow down one case and not another (the login trusts the fake via ca-cert).
 const plainEnv = { ...process.env }
@@ -94,6 +102,7 @@ async function startup(): Promise<void> {
 
   const bare: number[] = []
   const floor: number[] = []
+  const httpsFloor: number[] = []
   const main: number[] = []
   const post: number[] = []
   const cached: number[] = []
@@ -101,6 +110,9 @@ async function startup(): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
     bare.push(await timeNode(['-e', '0']))
     floor.push(await timeNode(['-e', MINIMAL_CLIENT], { CA: rack.caCert, PORT: String(rack.port) }))
+    httpsFloor.push(
+      await timeNode(['-e', MINIMAL_HTTPS_CLIENT], { CA: rack.caCert, PORT: String(rack.port) })
+    )
     // Each post step puts the settings back as they were, so every main step is a first login.
     const loggedIn = await step(login)
     main.push(loggedIn.durationMs)
@@ -134,6 +146,9 @@ async function startup(): Promise<void> {
     `| floor, for context: a bare node:tls client, the same 2 requests, process.exit() | ${times(floor)} | |`
   )
   console.log(
+    `| the same 2 requests on node:https (keep-alive agent), nothing else | ${times(httpsFloor)} | |`
+  )
+  console.log(
     `| main step: login + validation of a Rack over TLS on loopback (2 requests) | ${times(main)} | <= ${TARGETS.main}x |`
   )
   console.log(`| post step: the settings of that login put back | ${times(post)} | <= ${TARGETS.post}x |`)
@@ -147,7 +162,8 @@ async function startup(): Promise<void> {
     `| main step + an already cached CLI, which it runs once (\`convox version\`, here the tiny fake of test-support/fake-cli.ts) | ${times(cached)} | +${fixed(extra)} ms over the main step, ${downloads} downloads | <= +${TARGETS.cachedCliMs} ms, 0 downloads |`
   )
   console.log(
-    `\nThe main step costs ${fixed(over(main, floor))} ms more than the floor (median of per-round differences).`
+    `\nThe main step costs ${fixed(over(main, floor))} ms more than the node:tls floor, ${fixed(over(main, httpsFloor))} ms more ` +
+      'than the node:https one (medians of per-round differences).'
   )
   const verdict = (name: string, met: boolean, detail: string) =>
     console.log(`${met ? 'meets' : 'MISSES'} the ${name} target: ${detail}`)
