@@ -54,11 +54,13 @@ describe('dist/index.cjs', () => {
   })
 })
 
-// Preloaded into the step: at exit, every file Node loaded through require, one per line.
+// Preloaded into the step: at exit, every file Node loaded through require, one per line, then
+// the built-in modules it loaded (process.moduleLoadList's "NativeModule <name>" lines).
 const PROBE = `data:text/javascript,${encodeURIComponent(
   `import fs from 'node:fs'; import { createRequire } from 'node:module';
    const cache = createRequire(process.cwd() + '/').cache;
-   process.on('exit', () => fs.writeFileSync(process.env.LOADED_OUT, Object.keys(cache).join('\\n')))`
+   process.on('exit', () => fs.writeFileSync(process.env.LOADED_OUT,
+     [...Object.keys(cache), ...process.moduleLoadList].join('\\n')))`
 )}`
 
 describe('what a step loads of dist/', () => {
@@ -80,12 +82,12 @@ describe('what a step loads of dist/', () => {
       postOf
     })
     expect(step.error).toBeUndefined()
-    const loaded = fs
-      .readFileSync(out, 'utf8')
-      .split('\n')
-      .filter(file => file.startsWith(DIST_DIR))
-      .map(file => path.relative(DIST_DIR, file))
-    return { step, loaded }
+    const lines = fs.readFileSync(out, 'utf8').split('\n')
+    const loaded = lines.filter(file => file.startsWith(DIST_DIR)).map(file => path.relative(DIST_DIR, file))
+    const builtins = lines
+      .filter(l => l.startsWith('NativeModule '))
+      .map(l => l.slice('NativeModule '.length))
+    return { step, loaded, builtins }
   }
 
   const login = () => ({ host: fake.host, password: KEY, 'ca-cert': fake.caCert })
@@ -94,9 +96,13 @@ describe('what a step loads of dist/', () => {
     const runner = runners.fresh()
     const main = await loadedBy(runner, login())
     expect(main.loaded).toEqual(['index.cjs'])
+    // @actions/exec, bundled for the CLI's version run, runs only then (bundle-plugins.ts execOnFirstUse).
+    expect(main.builtins).not.toContain('child_process')
     const post = await loadedBy(runner, login(), main.step)
     expect(post.step.stdout).toContain('Restored the Convox settings')
     expect(post.loaded).toEqual(['post.cjs'])
+    expect(post.builtins).not.toContain('child_process')
+    expect(post.builtins).not.toContain('https')
   })
 
   it('a login with a CLI already in the tool cache loads dist/index.cjs alone', async () => {
@@ -108,5 +114,6 @@ describe('what a step loads of dist/', () => {
     const main = await loadedBy(runner, { ...login(), 'cli-version': '3.24.9' })
     expect(main.step.outputs['cli-path']).toBe(path.join(dir, 'convox'))
     expect(main.loaded).toEqual(['index.cjs'])
+    expect(main.builtins).toContain('child_process')
   })
 })

@@ -43,3 +43,26 @@ export const withoutOidcClient: Plugin = {
     }))
   }
 }
+
+/**
+ * @actions/core's `platform` namespace (lib/platform.js, which the action never uses) imports
+ * @actions/exec. Once @actions/exec is in the bundle for the CLI's version run, esbuild keeps that
+ * import and runs @actions/exec's module at start, loading `child_process` and with it `net` and
+ * `dgram` in every step. Marked free of side effects, @actions/exec and @actions/io run only when
+ * imported for use: by src/toolkit/exec.ts, at the first version run.
+ */
+export const execOnFirstUse: Plugin = {
+  name: 'exec-on-first-use',
+  setup(build) {
+    build.onResolve({ filter: /^@actions\/(exec|io)(\/.*)?$/ }, async args => {
+      if (args.pluginData === 'exec-on-first-use') return undefined
+      const resolved = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: 'exec-on-first-use'
+      })
+      return { ...resolved, sideEffects: false }
+    })
+  }
+}
