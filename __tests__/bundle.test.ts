@@ -54,14 +54,12 @@ describe('dist/index.cjs', () => {
   })
 })
 
-// Preloaded into the step: at exit, every file Node loaded through require, one per line, then
-// the built-in modules it loaded (process.moduleLoadList's "NativeModule <name>" lines).
-const PROBE = `data:text/javascript,${encodeURIComponent(
-  `import fs from 'node:fs'; import { createRequire } from 'node:module';
-   const cache = createRequire(process.cwd() + '/').cache;
-   process.on('exit', () => fs.writeFileSync(process.env.LOADED_OUT,
-     [...Object.keys(cache), ...process.moduleLoadList].join('\\n')))`
-)}`
+// Preloaded into the step with --require: at exit, every file Node loaded through require, one per
+// line, then the built-in modules it loaded (process.moduleLoadList's "NativeModule <name>" lines).
+// CommonJS, so that the probe itself loads nothing an ESM import of node:fs would (fs/promises).
+const PROBE = `const fs = require('node:fs');
+process.on('exit', () => fs.writeFileSync(process.env.LOADED_OUT,
+  [...Object.keys(require.cache), ...process.moduleLoadList].join('\\n')))`
 
 describe('what a step loads of dist/', () => {
   const runners = runnerPool()
@@ -76,8 +74,10 @@ describe('what a step loads of dist/', () => {
 
   async function loadedBy(runner: Runner, inputs: Record<string, string>, postOf?: StepResult) {
     const out = path.join(runner.temp, 'loaded.txt')
+    const probe = path.join(runner.root, 'probe.cjs')
+    fs.writeFileSync(probe, PROBE)
     const step = await runStepTrustingInputs(runner, inputs, {
-      nodeArgs: ['--import', PROBE],
+      nodeArgs: ['--require', probe],
       env: { LOADED_OUT: out },
       postOf
     })
@@ -96,13 +96,15 @@ describe('what a step loads of dist/', () => {
     const runner = runners.fresh()
     const main = await loadedBy(runner, login())
     expect(main.loaded).toEqual(['index.cjs'])
-    // @actions/exec, bundled for the CLI's version run, runs only then (bundle-plugins.ts execOnFirstUse).
+    // @actions/exec, bundled for the CLI's version run, runs only then (bundle-plugins.ts sideEffectFreeToolkit).
     expect(main.builtins).not.toContain('child_process')
     const post = await loadedBy(runner, login(), main.step)
     expect(post.step.stdout).toContain('Restored the Convox settings')
     expect(post.loaded).toEqual(['post.cjs'])
     expect(post.builtins).not.toContain('child_process')
     expect(post.builtins).not.toContain('https')
+    // The post step writes no job summary: @actions/core's summary module, which loads fs/promises, stays out.
+    expect(post.builtins).not.toContain('internal/fs/promises')
   })
 
   it('a login with a CLI already in the tool cache loads dist/index.cjs alone', async () => {

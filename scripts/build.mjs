@@ -10,7 +10,7 @@
 // undici (bundle-plugins.ts).
 import * as esbuild from 'esbuild'
 import fs from 'node:fs'
-import { execOnFirstUse, VENDOR, vendorFiles, withoutOidcClient } from './bundle-plugins.ts'
+import { sideEffectFreeToolkit, VENDOR, vendorFiles, withoutOidcClient } from './bundle-plugins.ts'
 
 const common = {
   bundle: true,
@@ -21,7 +21,7 @@ const common = {
   legalComments: 'linked',
   metafile: true,
   logLevel: 'warning',
-  plugins: [vendorFiles, withoutOidcClient, execOnFirstUse]
+  plugins: [vendorFiles, withoutOidcClient, sideEffectFreeToolkit]
 }
 
 fs.rmSync('dist', { recursive: true, force: true })

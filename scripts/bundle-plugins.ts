@@ -1,6 +1,6 @@
 // The esbuild plugins of scripts/build.mjs, in a module of their own so that __tests__/bundle.test.ts
 // can build with and without them (docs/bundler.md says why each exists).
-import type { Plugin } from 'esbuild'
+import type { OnResolveArgs, Plugin } from 'esbuild'
 
 /** The two heavy dependencies, each bundled into a file of its own that only the feature needing it loads. */
 export const VENDOR: Record<string, { file: string; contents: string; footer?: string }> = {
@@ -45,24 +45,32 @@ export const withoutOidcClient: Plugin = {
 }
 
 /**
- * @actions/core's `platform` namespace (lib/platform.js, which the action never uses) imports
- * @actions/exec. Once @actions/exec is in the bundle for the CLI's version run, esbuild keeps that
- * import and runs @actions/exec's module at start, loading `child_process` and with it `net` and
- * `dgram` in every step. Marked free of side effects, @actions/exec and @actions/io run only when
- * imported for use: by src/toolkit/exec.ts, at the first version run.
+ * Modules of the toolkit whose top level only prepares what their functions use, marked free of
+ * side effects so that esbuild leaves them out of a bundle that imports them without using them,
+ * and runs them only when they are used:
+ * - @actions/exec and @actions/io: @actions/core's `platform` namespace (lib/platform.js, which we
+ *   never use) imports @actions/exec. Once @actions/exec is in the bundle for the CLI's version
+ *   run, esbuild kept that import and ran @actions/exec at start, loading `child_process`, `net`
+ *   and `dgram` in every step. Now it runs at the first version run (src/toolkit/exec.ts).
+ * - @actions/core's lib/summary.js: it takes `fs.promises` at its top level, which loads Node's
+ *   promise-based file system and readline. The post step writes no summary and loads none of it.
  */
-export const execOnFirstUse: Plugin = {
-  name: 'exec-on-first-use',
+export const sideEffectFreeToolkit: Plugin = {
+  name: 'side-effect-free-toolkit',
   setup(build) {
-    build.onResolve({ filter: /^@actions\/(exec|io)(\/.*)?$/ }, async args => {
-      if (args.pluginData === 'exec-on-first-use') return undefined
+    const mark = async (args: OnResolveArgs) => {
+      if (args.pluginData === 'side-effect-free-toolkit') return undefined
       const resolved = await build.resolve(args.path, {
         kind: args.kind,
         importer: args.importer,
         resolveDir: args.resolveDir,
-        pluginData: 'exec-on-first-use'
+        pluginData: 'side-effect-free-toolkit'
       })
       return { ...resolved, sideEffects: false }
-    })
+    }
+    build.onResolve({ filter: /^@actions\/(exec|io)(\/.*)?$/ }, mark)
+    build.onResolve({ filter: /^\.\/summary\.js$/ }, args =>
+      /[\\/]@actions[\\/]core[\\/]lib$/.test(args.resolveDir) ? mark(args) : undefined
+    )
   }
 }
