@@ -373,7 +373,7 @@ describe('keyroll through the action', () => {
       const step = await runStep(s.runner, keyrollInputs(s, { password: CONSOLE_TOKEN }), { env: s.stepEnv })
       expect(step.code).toBe(1)
       expect(step.error).toMatch(/this host is a Console/)
-      // Thrown in dist/features.cjs, told apart in dist/index.cjs: one ConvoxError class for both.
+      // A refusal is a ConvoxError, said as its own sentence, not reported as a bug.
       expect(step.error).not.toMatch(/Unexpected error/)
       expect(step.error).toMatch(/"Roll API key" in the Console web UI/)
       expect(puts(s.fake)).toEqual([])
