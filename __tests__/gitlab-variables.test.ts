@@ -64,6 +64,23 @@ describe('GitLabVariableStore', () => {
     expect(String(error)).not.toContain(bad)
   })
 
+  it("quotes GitLab's message as data: one line, without the token in any form", async () => {
+    gitlab.set({ key: 'C', value: 'OldValue12345678', masked: true })
+    const basic = Buffer.from(`convox:${TOKEN}`).toString('base64')
+    gitlab.fail(403, {
+      method: 'PUT',
+      message: `403 Forbidden for ${TOKEN} (${encodeURIComponent(TOKEN)}, Basic ${basic})\n::warning::injected`
+    })
+    const error = await store('C')
+      .writeCurrent(KEY)
+      .catch((e: Error) => e)
+    const text = String(error)
+    expect(text).toContain('403 Forbidden for ***')
+    expect(text).not.toMatch(/[\r\n]/)
+    expect(text).not.toContain(TOKEN)
+    expect(text).not.toContain(basic)
+  })
+
   it('refuses a name GitLab would refuse before any request', () => {
     const before = gitlab.requests.length
     expect(() => store('NOT-A-NAME')).toThrow('is not a GitLab variable name')

@@ -49,8 +49,8 @@ export interface FakeGitLab {
   requests: Array<{ method: string; path: string; status: number; token?: string }>
   set(variable: Partial<FakeVariable> & { key: string; value: string }): void
   get(key: string, scope?: string): FakeVariable | undefined
-  /** Makes the next `times` requests of `method` (all when omitted) answer `status`. */
-  fail(status: number, options?: { times?: number; method?: string }): void
+  /** Makes the next `times` requests of `method` (all when omitted) answer `status`, with `message` if given. */
+  fail(status: number, options?: { times?: number; method?: string; message?: string }): void
   close(): Promise<void>
 }
 
@@ -63,7 +63,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
   const variables: FakeVariable[] = []
   const ops: FakeGitLabOp[] = []
   const requests: FakeGitLab['requests'] = []
-  const faults: Array<{ status: number; times: number; method?: string }> = []
+  const faults: Array<{ status: number; times: number; method?: string; message?: string }> = []
 
   const find = (key: string, scope: string | undefined) =>
     variables.filter(v => v.key === key && (scope === undefined || v.environment_scope === scope))
@@ -188,7 +188,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       const fault = faults.find(f => f.times > 0 && (!f.method || f.method === method))
       if (fault) {
         fault.times--
-        record.status = json(res, fault.status, { message: `${fault.status} Server Error` })
+        record.status = json(res, fault.status, { message: fault.message ?? `${fault.status} Server Error` })
         return
       }
       let body: Record<string, unknown> = {}
@@ -214,7 +214,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     set,
     get: (key, scope) => find(key, scope)[0],
     fail(status, opts = {}) {
-      faults.push({ status, times: opts.times ?? 1, method: opts.method })
+      faults.push({ status, times: opts.times ?? 1, method: opts.method, message: opts.message })
     },
     close
   }

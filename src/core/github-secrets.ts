@@ -1,4 +1,5 @@
 import { rootCertificates } from 'node:tls'
+import { apiBase, isSuccess } from './api-base.ts'
 import { NetworkError } from './api.ts'
 import type { Clock } from './clock.ts'
 import { ConvoxError, InputError } from './errors.ts'
@@ -57,7 +58,7 @@ export class GitHubSecretStore implements SecretStore {
     if (!/^[\w.-]+\/[\w.-]+$/.test(options.repository)) {
       throw new InputError(`The repository "${options.repository}" is not of the form owner/repo.`)
     }
-    this.apiBase = parseApiUrl(options.apiUrl)
+    this.apiBase = apiBase(options.apiUrl, 'GitHub')
     options.log.secret(options.token)
     this.options = options
     const [owner, repo] = options.repository.split('/').map(encodeURIComponent)
@@ -232,23 +233,6 @@ async function seal(value: string, publicKeyBase64: string): Promise<string> {
   await sodium.ready
   const publicKey = sodium.from_base64(publicKeyBase64, sodium.base64_variants.ORIGINAL)
   return sodium.to_base64(sodium.crypto_box_seal(value, publicKey), sodium.base64_variants.ORIGINAL)
-}
-
-function parseApiUrl(apiUrl: string): URL {
-  let url: URL
-  try {
-    url = new URL(apiUrl)
-  } catch {
-    throw new InputError(`The GitHub API URL "${apiUrl}" is not a URL.`)
-  }
-  if (url.protocol !== 'https:') throw new InputError(`The GitHub API URL ${apiUrl} does not use https://.`)
-  // A trailing slash makes the URL a directory, so request paths resolve below it.
-  if (!url.pathname.endsWith('/')) url.pathname += '/'
-  return url
-}
-
-function isSuccess(status: number): boolean {
-  return status >= 200 && status < 300
 }
 
 /**

@@ -1,14 +1,18 @@
 import { rootCertificates } from 'node:tls'
+import { apiBase, isSuccess } from './api-base.ts'
 import { NetworkError } from './api.ts'
 import type { Clock } from './clock.ts'
 import { ConvoxError, InputError } from './errors.ts'
 import type { HttpsAnswer } from './https.ts'
 import { HttpsClient, httpsTarget } from './https.ts'
+import { parseJson } from './json.ts'
+import { REQUEST_TIMEOUT_MS, USER_AGENT } from './request-defaults.ts'
 import type { ProxyEnv } from './proxy.ts'
 import type { Log } from './log.ts'
 import { describeNetworkError, isTransientStatus, retryTransient } from './retry.ts'
 import type { SecretStore } from './secret-store.ts'
-import { redact } from './secrets.ts'
+import { secretForms } from './secrets.ts'
+import { serverLine } from './server-text.ts'
 
 export interface GitLabVariableStoreOptions {
   /** CI_API_V4_URL: `https://gitlab.com/api/v4`, or a self-managed instance's. */
@@ -39,8 +43,6 @@ interface Variable {
   environment_scope: string
 }
 
-const USER_AGENT = 'convox-login'
-const ATTEMPT_TIMEOUT_MS = 15_000
 /** `<name>` is written after the rack already took the new key: outlasting a GitLab hiccup beats failing there. */
 const DEFAULT_RETRY_MS = 5 * 60_000
 const VARIABLE_NAME = /^[A-Za-z0-9_]{1,255}$/
@@ -64,7 +66,7 @@ export class GitLabVariableStore implements SecretStore {
       )
     }
     if (options.project.trim() === '') throw new InputError('The GitLab project is empty.')
-    this.apiBase = parseApiUrl(options.apiUrl)
+    this.apiBase = apiBase(options.apiUrl, 'GitLab', 'set CI_API_V4_URL, such as https://gitlab.com/api/v4')
     options.log.secret(options.token)
     this.options = options
     const caCert = options.tls?.caCert
@@ -206,7 +208,7 @@ export class GitLabVariableStore implements SecretStore {
               method,
               headers,
               body: text,
-              timeoutMs: ATTEMPT_TIMEOUT_MS
+              timeoutMs: REQUEST_TIMEOUT_MS
             })
         },
         { budgetMs: this.options.retryForMs ?? DEFAULT_RETRY_MS, clock, log }
@@ -219,33 +221,6 @@ export class GitLabVariableStore implements SecretStore {
       }
       throw error
     }
-  }
-}
-
-function parseApiUrl(apiUrl: string): URL {
-  let url: URL
-  try {
-    url = new URL(apiUrl)
-  } catch {
-    throw new InputError(
-      `The GitLab API URL "${apiUrl}" is not a URL: set CI_API_V4_URL, such as https://gitlab.com/api/v4.`
-    )
-  }
-  if (url.protocol !== 'https:') throw new InputError(`The GitLab API URL ${apiUrl} does not use https://.`)
-  // A trailing slash makes the URL a directory, so request paths resolve below it.
-  if (!url.pathname.endsWith('/')) url.pathname += '/'
-  return url
-}
-
-function isSuccess(status: number): boolean {
-  return status >= 200 && status < 300
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
   }
 }
 
@@ -270,11 +245,14 @@ function parseVariable(body: string): Variable | undefined {
   }
 }
 
-/** GitLab's `message` (a string, or an object of field errors); never the token, should a proxy echo it. */
+/**
+ * GitLab's `message` (a string, or an object of field errors), as server text (server-text.ts):
+ * never the token in any form, should a proxy echo it, and never a line of its own.
+ */
 function gitlabMessage(body: string, token: string): string | undefined {
   const message = (parseJson(body) as { message?: unknown; error?: unknown } | undefined) ?? {}
   const said = message.message ?? message.error
   if (said === undefined || said === null || said === '') return undefined
   const text = typeof said === 'string' ? said : JSON.stringify(said)
-  return redact(text, [token]).slice(0, 200)
+  return serverLine(text, secretForms(token)) || undefined
 }
