@@ -22,7 +22,8 @@ jest.unstable_mockModule('node:fs', () => ({
     return (real.writeFileSync as (...args: unknown[]) => void)(file, ...rest)
   }
 }))
-const { newJournal, writeSettings } = await import('../src/core/settings.ts')
+const { newJournal } = await import('../src/core/journal.ts')
+const { writeSettings } = await import('../src/core/settings.ts')
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-settings-disk-'))
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }))

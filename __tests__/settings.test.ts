@@ -3,18 +3,14 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Log } from '../src/core/log.ts'
-import type { Edit, Journal } from '../src/core/settings.ts'
+import type { Journal } from '../src/core/journal.ts'
+import { newJournal, parseJournal } from '../src/core/journal.ts'
+import type { Edit } from '../src/core/settings.ts'
+import { formatKeyed } from '../src/core/settings-files.ts'
 import { mode, read, snapshot } from '../test-support/settings-dir.ts'
 import { ConvoxError } from '../src/core/errors.ts'
 import { silentLog } from '../src/core/log.ts'
-import {
-  checkSettings,
-  formatKeyed,
-  newJournal,
-  parseJournal,
-  undoSettings,
-  writeSettings
-} from '../src/core/settings.ts'
+import { checkSettings, undoSettings, writeSettings } from '../src/core/settings.ts'
 
 const silent = () => silentLog
 

@@ -12,7 +12,7 @@ import type { Login, LoginOptions, LoginResult } from './login.ts'
 import { login, loginVariables } from './login.ts'
 import type { SecretStore } from './secret-store.ts'
 import { rackUrls } from './secrets.ts'
-import type { Journal } from './settings.ts'
+import type { Journal } from './journal.ts'
 import { writeSettings } from './settings.ts'
 import { RejectedKeyError } from './validate.ts'
 

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs'
 import type { SecretStore } from './secret-store.ts'
-import { writeAtomic } from './settings.ts'
+import { writeAtomic } from './settings-files.ts'
 
 /**
  * A keyroll's store when the CI has none we can write to: one file (mode 0600, written before

@@ -1,34 +1,28 @@
-import {
-  chmodSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  rmdirSync,
-  statSync,
-  writeFileSync
-} from 'node:fs'
-import { hash, randomBytes } from 'node:crypto'
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs'
+import { hash } from 'node:crypto'
+import { dirname, join } from 'node:path'
 import { ConvoxError } from './errors.ts'
-import { parseJson } from './json.ts'
-import type { Log } from './log.ts'
 import { describeErrno } from './fs-errors.ts'
+import type { Journal, JournalEntry } from './journal.ts'
+import { ABSENT, merged, record } from './journal.ts'
+import type { Log } from './log.ts'
+import type { KeyedFile, PlainFile } from './settings-files.ts'
+import {
+  formatKeyed,
+  KEYED_FILES,
+  parseKeyed,
+  PLAIN_FILES,
+  readRegular,
+  writeAtomic,
+  writeTemp
+} from './settings-files.ts'
 import { withSettingsLock } from './settings-lock.ts'
 
 /**
- * The CLI settings directory (convox-facts.md section 1): plain files hold one value, keyed files
- * a JSON object of string to string. Every change is recorded in a Journal so the post step can
- * undo exactly what was done, and nothing else.
+ * What a login changes in the CLI settings directory (convox-facts.md section 1), under its lock,
+ * all or nothing, recording every change in the journal (journal.ts) so that the post step can
+ * undo exactly what was done, and nothing else. The files' own format is settings-files.ts.
  */
-
-/** Files that hold a JSON object keyed by host. */
-export const KEYED_FILES = ['auth', 'racks'] as const
-export type KeyedFile = (typeof KEYED_FILES)[number]
-export const PLAIN_FILES = ['host', 'console', 'id', 'rack', 'current'] as const
-export type PlainFile = (typeof PLAIN_FILES)[number]
 
 /**
  * A plain file's `value: null` removes it, as `convox login` removes `rack`. A keyed edit with
@@ -39,125 +33,7 @@ export type Edit =
   | { file: PlainFile; value: string | null }
   | { file: KeyedFile; key: string; value: string; ifPresent?: true }
 
-/** The one setting that may be a directory: v3's `racks` (convox-facts.md section 1). */
-const MAY_BE_DIRECTORY: ReadonlySet<string> = new Set(['racks'])
-
-/** The journal's `afterSha256` for a file this step removed. */
-const ABSENT = 'absent'
-
-/** What one change did: the previous value (null when absent) and a hash of what was written. */
-export interface JournalEntry {
-  file: string
-  key?: string
-  before: string | null
-  /** The file did not exist before this step, so undoing its last entry removes it. */
-  created: boolean
-  /** A keyed file's whole text before this change, put back as it was when undoing restores its entries. */
-  fileBefore?: string
-  afterSha256: string
-}
-
-export interface Journal {
-  dir: string
-  /** Directories this step created, outermost first. */
-  createdDirs: string[]
-  entries: JournalEntry[]
-}
-
-export function newJournal(dir: string): Journal {
-  return { dir, createdDirs: [], entries: [] }
-}
-
-/**
- * A journal read back from its file, or undefined when the text is not one. Checked field by
- * field: undoing writes into `dir`, so entries may name only the settings files, and the
- * directories to remove only `dir` and its parents.
- */
-export function parseJournal(text: string): Journal | undefined {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  if (typeof value !== 'object' || value === null) return undefined
-  const { dir, createdDirs, entries } = value as Record<string, unknown>
-  if (typeof dir !== 'string' || !isAbsolute(dir) || resolve(dir) !== dir) return undefined
-  const isParent = (d: unknown) =>
-    typeof d === 'string' && (d === dir || (isAbsolute(d) && dir.startsWith(d.endsWith(sep) ? d : d + sep)))
-  if (!Array.isArray(createdDirs) || !createdDirs.every(isParent)) return undefined
-  const files: readonly string[] = [...KEYED_FILES, ...PLAIN_FILES]
-  const optional = (v: unknown, type: string) => v === undefined || typeof v === type
-  const isEntry = (e: unknown): boolean => {
-    if (typeof e !== 'object' || e === null) return false
-    const { file, key, before, created, fileBefore, afterSha256 } = e as Record<string, unknown>
-    return (
-      typeof file === 'string' &&
-      files.includes(file) &&
-      optional(key, 'string') &&
-      (before === null || typeof before === 'string') &&
-      typeof created === 'boolean' &&
-      optional(fileBefore, 'string') &&
-      typeof afterSha256 === 'string'
-    )
-  }
-  if (!Array.isArray(entries) || !entries.every(isEntry)) return undefined
-  return { dir, createdDirs: createdDirs as string[], entries: entries as JournalEntry[] }
-}
-
 const sha256 = (text: string) => hash('sha256', text)
-
-/**
- * Go's json.MarshalIndent of a map[string]string, which the CLIs write: keys sorted, two-space
- * indent, <, > and & escaped. Matching it keeps other hosts' entries byte for byte.
- */
-export function formatKeyed(object: Record<string, string>): string {
-  // Written out by hand: a JS object lists integer-like keys ("9" before "10") first whatever the
-  // order they were added in, and Go sorts by UTF-8 bytes, not UTF-16 code units.
-  const entries = Object.entries(object).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-  const lines = entries.map(([key, value]) => `  ${JSON.stringify(key)}: ${JSON.stringify(value)}`)
-  return (lines.length ? `{\n${lines.join(',\n')}\n}` : '{}')
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029')
-}
-
-/**
- * Reads a file we may write, refusing anything but a regular file. Undefined when absent, and for
- * v3's `racks` directory, which is not ours to read or write.
- */
-function readRegular(file: string): string | undefined {
-  // Not a thrown ENOENT: a login checks ten absent files, and each exception costs a stack trace.
-  const stat = lstatSync(file, { throwIfNoEntry: false })
-  if (stat === undefined) return undefined
-  if (stat.isDirectory() && MAY_BE_DIRECTORY.has(basename(file))) return undefined
-  if (stat.isSymbolicLink()) {
-    throw new ConvoxError(
-      `${file} is a symbolic link; refusing to write credentials through it: remove the link and run again.`
-    )
-  }
-  if (!stat.isFile())
-    throw new ConvoxError(`${file} is not a regular file: remove it or choose another config-dir.`)
-  return readFileSync(file, 'utf8')
-}
-
-function parseKeyed(file: string, text: string | undefined): Record<string, string> {
-  if (text === undefined || text.trim() === '') return {}
-  const value = parseJson(text)
-  if (
-    !value ||
-    typeof value !== 'object' ||
-    Array.isArray(value) ||
-    !Object.values(value).every(v => typeof v === 'string')
-  ) {
-    throw new ConvoxError(
-      `${file} is not a JSON object of strings, so the Convox CLI cannot read it either: fix or delete it, or use another config-dir; nothing was changed.`
-    )
-  }
-  return value as Record<string, string>
-}
 
 /** Checks the files we would merge into before anything is sent or written. */
 export function checkSettings(dir: string): void {
@@ -178,30 +54,6 @@ export function diskError(dir: string, error: unknown, doing: 'read' | 'write'):
     `Cannot ${doing} the Convox settings in ${dir}: ${cause}; nothing was changed. ` +
       'Choose a config-dir this job can write, such as ${{ runner.temp }}/convox.'
   )
-}
-
-/** Temporary file then rename: a reader never sees half a file, and the mode is 0600 from the start. */
-export function writeAtomic(file: string, content: string): void {
-  const temp = writeTemp(file, content)
-  try {
-    renameSync(temp, file)
-  } catch (error) {
-    rmSync(temp, { force: true })
-    throw error
-  }
-}
-
-/** The content of `file`, written 0600 beside it under a name no one else uses; returns that name. */
-function writeTemp(file: string, content: string): string {
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
-  try {
-    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' })
-    chmodSync(temp, 0o600) // the umask may have narrowed nothing, but an inherited ACL may have widened it
-  } catch (error) {
-    rmSync(temp, { force: true })
-    throw error
-  }
-  return temp
 }
 
 /** Creates what is missing of `dir`; a directory another job creates meanwhile is theirs (EEXIST). */
@@ -234,13 +86,6 @@ function applyEdit(
     return { text: formatKeyed({ ...object, [edit.key]: value }), before }
   }
   return { text: value, before: current ?? null }
-}
-
-function record(journal: Journal, entry: JournalEntry): void {
-  const existing = journal.entries.find(e => e.file === entry.file && e.key === entry.key)
-  if (existing)
-    existing.afterSha256 = entry.afterSha256 // keep the value from before this step's first change
-  else journal.entries.push(entry)
 }
 
 /** One planned change: what the file gets, or null to remove it. */
@@ -314,8 +159,7 @@ export function writeSettings(
     }
     throw diskError(journal.dir, error, 'write')
   }
-  journal.createdDirs.push(...attempt.createdDirs.filter(d => !journal.createdDirs.includes(d)))
-  for (const entry of attempt.entries) record(journal, entry)
+  Object.assign(journal, merged(journal, attempt))
   return written
 }
 
@@ -354,20 +198,6 @@ function planChanges(edits: readonly Edit[], attempt: Journal): Change[] {
     changes.push({ file: edit.file, text })
   }
   return changes
-}
-
-/** The journal as it will be once `attempt` is applied. */
-function merged(journal: Journal, attempt: Journal): Journal {
-  const result: Journal = {
-    dir: journal.dir,
-    createdDirs: [
-      ...journal.createdDirs,
-      ...attempt.createdDirs.filter(d => !journal.createdDirs.includes(d))
-    ],
-    entries: journal.entries.map(e => ({ ...e }))
-  }
-  for (const entry of attempt.entries) record(result, { ...entry })
-  return result
 }
 
 /**
