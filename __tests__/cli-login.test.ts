@@ -363,6 +363,30 @@ describe('logout', () => {
     expect(snapshot(dir)).toEqual(before)
   })
 
+  it('refuses a record whose login names a file that is not a setting, and changes nothing', async () => {
+    const m = machines.fresh()
+    const dir = convoxDir(m)
+    const state = path.join(m.work, 'state.json')
+    const login = await runCli(
+      m,
+      ['login', '--host', rack.host, '--config-dir', dir, '--state-file', state],
+      {
+        env: { CONVOX_PASSWORD: RACK_KEY }
+      }
+    )
+    expect(login.code).toBe(0)
+    // Edited by hand: the one login now says it created a file outside the CLI's settings.
+    const record = JSON.parse(fs.readFileSync(state, 'utf8'))
+    record.logins[0].entries.push({ file: '../.bashrc', before: null, created: true, afterSha256: 'x' })
+    fs.writeFileSync(state, JSON.stringify(record))
+    const before = snapshot(dir)
+    const logout = await runCli(m, ['logout', '--config-dir', dir, '--state-file', state])
+    expect(logout.code).toBe(0)
+    expect(logout.stderr).toContain(`The state file ${state} is not a convox-login record`)
+    expect(snapshot(dir)).toEqual(before)
+    expectNoLeaks(logout, KEY_LINES.none)
+  })
+
   it('undoes two logins in reverse order, through one --state-file, and removes a directory it made', async () => {
     const m = machines.fresh()
     const dir = path.join(m.root, 'settings', 'convox')

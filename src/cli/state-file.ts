@@ -2,8 +2,10 @@ import { hash } from 'node:crypto'
 import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { ConvoxError } from '../core/errors.ts'
-import type { Journal } from '../core/settings.ts'
-import { writeAtomic } from '../core/settings.ts'
+import type { Journal } from '../core/journal.ts'
+import { asJournal } from '../core/journal.ts'
+import { parseJson } from '../core/json.ts'
+import { writeAtomic } from '../core/settings-files.ts'
 
 /**
  * The undo record of `login`, for `logout`: the action's journal (core/settings.ts), kept in a
@@ -33,19 +35,17 @@ export function readLogins(file: string): Journal[] {
       `The state file ${file} is not a regular file: remove it or give another --state-file.`
     )
   }
-  let parsed: Partial<StateFile> | undefined
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateFile>
-  } catch {
-    // Not V8's message: it quotes the text around the error, and the record holds other hosts' keys.
-    parsed = undefined
-  }
-  if (parsed?.version !== 1 || !Array.isArray(parsed.logins)) {
+  // Each login is checked as the action's post step checks its journal (journal.ts): logout writes
+  // into the directory a journal names, so a record edited by hand must not name anything else.
+  // The sentence is ours, not the parser's: that would quote the text, which holds other hosts' keys.
+  const parsed = parseJson(readFileSync(file, 'utf8')) as Partial<StateFile> | undefined
+  const logins = Array.isArray(parsed?.logins) ? parsed.logins.map(asJournal) : undefined
+  if (parsed?.version !== 1 || !logins || logins.includes(undefined)) {
     throw new ConvoxError(
       `The state file ${file} is not a convox-login record: remove it or give another --state-file.`
     )
   }
-  return parsed.logins
+  return logins as Journal[]
 }
 
 export function writeLogins(file: string, logins: readonly Journal[]): void {
