@@ -1,3 +1,4 @@
+import { parseJson } from './json.ts'
 import { InputError } from './errors.ts'
 import { normaliseHost } from './host.ts'
 
@@ -79,14 +80,10 @@ export function parseToken(secret: string, input: string): TokenCredential {
 }
 
 function decodeJson(segment: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
-    return value && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined
-  } catch {
-    return undefined
-  }
+  const value = parseJson(Buffer.from(segment, 'base64url').toString('utf8'))
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined
 }
 
 export interface RackUrl {
