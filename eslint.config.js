@@ -12,7 +12,7 @@ export default tseslint.config(
     }
   },
   {
-    // __tests__/core-boundary.test.ts checks the same in npm test.
+    // __tests__/core/boundary.test.ts checks the same in npm test.
     files: ['src/core/**'],
     rules: {
       'no-restricted-imports': [

@@ -37,7 +37,7 @@ let got = '', done; s.setEncoding('latin1'); s.on('data', d => { got += d; if (g
 const get = p => new Promise(ok => { done = ok; s.write('GET ' + p + ' HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nAuthorization: Basic ' + Buffer.from('convox:bench-key').toString('base64') + '\\r\\n\\r\\n') });
 get('/auth').then(() => get('/system')).then(() => process.exit())`
 
-// The same two requests on node:https with a keep-alive agent, as src/core/https.ts sends them and
+// The same two requests on node:https with a keep-alive agent, as src/core/http/https.ts sends them and
 // nothing else: the floor of a login on the HTTP client the project stands on (docs/http.md).
 const MINIMAL_HTTPS_CLIENT = `const https = require('node:https');
 const agent = new https.Agent({ keepAlive: true, ca: process.env.CA, proxyEnv: {} });

@@ -1,4 +1,4 @@
-// The esbuild plugins of scripts/build.mjs, in a module of their own so that __tests__/bundle.test.ts
+// The esbuild plugins of scripts/build.mjs, in a module of their own so that __tests__/e2e/bundle.test.ts
 // can build with and without them (docs/bundler.md says why each exists).
 import type { OnResolveArgs, Plugin } from 'esbuild'
 

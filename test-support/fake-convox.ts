@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ApiRequest, ApiResponse } from '../src/core/api.ts'
 import { NetworkError } from '../src/core/api.ts'
 import type { Clock } from '../src/core/clock.ts'
-import { REQUEST_TIMEOUT_MS } from '../src/core/request-defaults.ts'
+import { REQUEST_TIMEOUT_MS } from '../src/core/http/request-defaults.ts'
 import { verifyRackToken } from './rack-tokens.ts'
 import { listenOnLoopback, testTls } from './tls.ts'
 

@@ -1,4 +1,4 @@
-import { runKeyroll } from '../src/core/keyroll.ts'
+import { runKeyroll } from '../src/core/keyroll/keyroll.ts'
 import { silentLog } from '../src/core/log.ts'
 import type { RecordedRequest, WindowPhase } from './fake-convox.ts'
 import { simulateRack } from './fake-convox.ts'

@@ -2,9 +2,9 @@ import { lstatSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { Journal } from '../core/journal.ts'
-import { parseJournal } from '../core/journal.ts'
-import { writeAtomic } from '../core/settings-files.ts'
+import type { Journal } from '../core/settings/journal.ts'
+import { parseJournal } from '../core/settings/journal.ts'
+import { writeAtomic } from '../core/settings/files.ts'
 
 /**
  * The undo journal holds the previous content of the files this step changed (possibly another

@@ -6,11 +6,12 @@ import { ConvoxError } from '../core/errors.ts'
 import { describeErrno } from '../core/fs-errors.ts'
 import type { Frontend } from '../core/flow.ts'
 import { runFlow } from '../core/flow.ts'
-import { gitHubSecretStoreFromEnv } from '../core/github-secrets.ts'
+import { gitHubSecretStoreFromEnv } from '../core/stores/github.ts'
 import { redact, secretForms } from '../core/secrets.ts'
-import type { Journal } from '../core/journal.ts'
-import { newJournal } from '../core/journal.ts'
-import { undoSettings } from '../core/settings.ts'
+import type { Journal } from '../core/settings/journal.ts'
+import { newJournal } from '../core/settings/journal.ts'
+import { INPUT_NAMING } from '../core/naming.ts'
+import { undoSettings } from '../core/settings/settings.ts'
 import { actionsExecRunner } from '../toolkit/exec.ts'
 import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
 import type { Inputs } from './inputs.ts'
@@ -71,6 +72,7 @@ export async function run(): Promise<void> {
   let journalPath = ''
   const frontend: Frontend = {
     log: actionLog,
+    naming: INPUT_NAMING,
     publish: ({ env, clear, outputs }) => {
       for (const name of clear) core.exportVariable(name, '')
       for (const [name, value] of Object.entries(env)) core.exportVariable(name, value)

@@ -100,6 +100,13 @@ const KEY_SOURCE = 'CONVOX_PASSWORD, --password-stdin or --password-file'
 export const FLAG_NAMING: Naming = {
   subject: name => (name === 'password' ? `The key (${KEY_SOURCE})` : `--${FLAG_OF_INPUT[name] ?? name}`),
   ref: name => (name === 'password' ? KEY_SOURCE : `--${FLAG_OF_INPUT[name] ?? name}`),
+  set: (name, value) => {
+    // The keyroll is a command of its own, not a switch of login.
+    if (name === 'keyroll') return value === 'true' ? 'convox-login keyroll' : 'convox-login login'
+    if (value === 'true') return `--${FLAG_OF_INPUT[name] ?? name}`
+    if (value === 'false') return `--no-${FLAG_OF_INPUT[name] ?? name}`
+    return `--${FLAG_OF_INPUT[name] ?? name} ${value}`
+  },
   keySource: KEY_SOURCE
 }
 

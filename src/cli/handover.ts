@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs'
 import { delimiter } from 'node:path'
 import type { Handover } from '../core/flow.ts'
-import { writeAtomic } from '../core/settings-files.ts'
+import { writeAtomic } from '../core/settings/files.ts'
 import type { ShellSyntax } from './formats.ts'
 import { azureLines, azurePathLine, exportLines, jsonLine, pathLines, SECRET_VARIABLES } from './formats.ts'
 import type { Target } from './options.ts'

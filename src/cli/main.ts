@@ -5,17 +5,17 @@ import { realClock } from '../core/clock.ts'
 import { ConvoxError, InputError } from '../core/errors.ts'
 import type { Frontend, Handover } from '../core/flow.ts'
 import { runFlow } from '../core/flow.ts'
-import { GitHubSecretStore } from '../core/github-secrets.ts'
-import { GitLabVariableStore } from '../core/gitlab-variables.ts'
-import { KeyFileStore } from '../core/key-file-store.ts'
-import type { SecretStore } from '../core/secret-store.ts'
+import { GitHubSecretStore } from '../core/stores/github.ts'
+import { GitLabVariableStore } from '../core/stores/gitlab.ts'
+import { KeyFileStore } from '../core/stores/key-file.ts'
+import type { SecretStore } from '../core/stores/store.ts'
 import { redact } from '../core/secrets.ts'
 import { actionsExecRunner } from '../toolkit/exec.ts'
 import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
-import { newJournal } from '../core/journal.ts'
-import { undoSettings } from '../core/settings.ts'
+import { newJournal } from '../core/settings/journal.ts'
+import { undoSettings } from '../core/settings/settings.ts'
 import type { Command, Flags } from './args.ts'
-import { helpText, parseArgs, usageLine, UsageError } from './args.ts'
+import { FLAG_NAMING, helpText, parseArgs, usageLine, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
 import { buildkiteRedact, detectCi, maskingNote } from './ci.ts'
 import type { EvalShell } from './formats.ts'
@@ -154,6 +154,7 @@ async function login(
   let last: Handover | undefined
   const frontend: Frontend = {
     log,
+    naming: FLAG_NAMING,
     // The later call supersedes the earlier; one with no variables only adds outputs (a keyroll's pending key).
     publish: handover => {
       if (last && Object.keys(handover.env).length === 0) Object.assign(last.outputs, handover.outputs)

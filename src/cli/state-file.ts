@@ -2,13 +2,13 @@ import { hash } from 'node:crypto'
 import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { ConvoxError } from '../core/errors.ts'
-import type { Journal } from '../core/journal.ts'
-import { asJournal } from '../core/journal.ts'
-import { parseJson } from '../core/json.ts'
-import { writeAtomic } from '../core/settings-files.ts'
+import type { Journal } from '../core/settings/journal.ts'
+import { asJournal } from '../core/settings/journal.ts'
+import { parseJson } from '../core/http/json.ts'
+import { writeAtomic } from '../core/settings/files.ts'
 
 /**
- * The undo record of `login`, for `logout`: the action's journal (core/settings.ts), kept in a
+ * The undo record of `login`, for `logout`: the action's journal (core/settings/settings.ts), kept in a
  * file between two commands instead of in the runner's step state. It holds the previous content
  * of the settings (another host's key among them), so it is a 0600 file in a 0700 directory. One
  * file per config dir holds a stack: two logins then two logouts undo in reverse order.

@@ -1,13 +1,13 @@
 import { actorHeader } from './actor.ts'
 import type { BasicUser } from './credential.ts'
-import type { HttpsAnswer } from './https.ts'
-import type { HttpsTarget } from './https.ts'
-import { HttpsClient, httpsTarget } from './https.ts'
-import { REQUEST_TIMEOUT_MS, USER_AGENT } from './request-defaults.ts'
-import type { ProxyEnv } from './proxy.ts'
+import type { HttpsAnswer } from './http/https.ts'
+import type { HttpsTarget } from './http/https.ts'
+import { HttpsClient, httpsTarget } from './http/https.ts'
+import { REQUEST_TIMEOUT_MS, USER_AGENT } from './http/request-defaults.ts'
+import type { ProxyEnv } from './http/proxy.ts'
 
-export { classifyNetworkError, NetworkError } from './https.ts'
-export type { NetworkErrorKind } from './https.ts'
+export { classifyNetworkError, NetworkError } from './http/https.ts'
+export type { NetworkErrorKind } from './http/https.ts'
 
 /** How to reach the host and trust its certificate. The real CLI trusts anything; we verify unless told not to. */
 export interface ConnectionOptions {

@@ -1,4 +1,4 @@
-import { parseJson } from './json.ts'
+import { parseJson } from './http/json.ts'
 import { InputError } from './errors.ts'
 import { normaliseHost } from './host.ts'
 

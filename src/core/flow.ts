@@ -5,15 +5,16 @@ import { formatDuration } from './clock.ts'
 import type { TokenCredential } from './credential.ts'
 import { checkTokenExpiry, formatExpiry, parseToken } from './credential.ts'
 import { ConvoxError } from './errors.ts'
-import type { KeyrollResult } from './keyroll.ts'
-import { KeyrollError, runKeyroll } from './keyroll.ts'
+import type { KeyrollResult } from './keyroll/keyroll.ts'
+import { KeyrollError, runKeyroll } from './keyroll/keyroll.ts'
 import type { Log } from './log.ts'
+import type { Naming } from './naming.ts'
 import type { Login, LoginOptions, LoginResult } from './login.ts'
 import { login, loginVariables } from './login.ts'
-import type { SecretStore } from './secret-store.ts'
+import type { SecretStore } from './stores/store.ts'
 import { rackUrls } from './secrets.ts'
-import type { Journal } from './journal.ts'
-import { writeSettings } from './settings.ts'
+import type { Journal } from './settings/journal.ts'
+import { writeSettings } from './settings/settings.ts'
 import { RejectedKeyError } from './validate.ts'
 
 /**
@@ -32,6 +33,8 @@ export interface Handover {
 
 export interface Frontend {
   log: Log
+  /** How this front end names its options, for every sentence the core renders at run time. */
+  naming: Naming
   /** Called after the login and again after a keyroll: the later call supersedes the earlier. */
   publish(handover: Handover): void
   /**

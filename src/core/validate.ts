@@ -3,10 +3,10 @@ import { NetworkError } from './api.ts'
 import { formatDuration } from './clock.ts'
 import { MINT_HINT } from './credential.ts'
 import { ConvoxError } from './errors.ts'
-import { errorField, parseJson } from './json.ts'
-import type { RetryOptions } from './retry.ts'
-import { isTransientStatus, sendWithRetry } from './retry.ts'
-import { serverLine, serverText } from './server-text.ts'
+import { errorField, parseJson } from './http/json.ts'
+import type { RetryOptions } from './http/retry.ts'
+import { isTransientStatus, sendWithRetry } from './http/retry.ts'
+import { serverLine, serverText } from './http/server-text.ts'
 
 /**
  * What the API says about a host and a key (convox-facts.md section 3), and the one sentence a

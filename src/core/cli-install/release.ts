@@ -1,6 +1,6 @@
 import { ConvoxError } from '../errors.ts'
-import { parseJson } from '../json.ts'
-import { serverText } from '../server-text.ts'
+import { parseJson } from '../http/json.ts'
+import { serverText } from '../http/server-text.ts'
 
 /**
  * Where each Convox CLI build lives (convox-facts.md section 5) and how to tell a downloaded file

@@ -2,7 +2,7 @@ import type { ApiRequest, ApiResponse } from '../api.ts'
 import type { Clock } from '../clock.ts'
 import { formatDuration } from '../clock.ts'
 import type { Log } from '../log.ts'
-import type { SecretStore } from '../secret-store.ts'
+import type { SecretStore } from '../stores/store.ts'
 import type { KeyrollTiming } from './timing.ts'
 
 /** The part of ConvoxApi a keyroll uses; an interface so the schedule can run on a virtual clock. */

@@ -1,6 +1,6 @@
 import { formatDuration } from '../clock.ts'
 import { ConvoxError } from '../errors.ts'
-import type { SecretStore } from '../secret-store.ts'
+import type { SecretStore } from '../stores/store.ts'
 
 /**
  * What a person reads when a keyroll stops or cannot keep a key where it meant to: every refusal

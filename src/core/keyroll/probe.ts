@@ -1,8 +1,8 @@
 import type { ApiResponse } from '../api.ts'
 import { NetworkError } from '../api.ts'
-import { errorField, parseJson } from '../json.ts'
-import { describeNetworkError, isTransientStatus, parseRetryAfter } from '../retry.ts'
-import { serverLine, serverText } from '../server-text.ts'
+import { errorField, parseJson } from '../http/json.ts'
+import { describeNetworkError, isTransientStatus, parseRetryAfter } from '../http/retry.ts'
+import { serverLine, serverText } from '../http/server-text.ts'
 import type { Context, KeyrollApi } from './context.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { NetworkError } from '../api.ts'
-import { describeNetworkError, isTransientStatus } from '../retry.ts'
+import { describeNetworkError, isTransientStatus } from '../http/retry.ts'
 import type { Context } from './context.ts'
 import { describeAnswer } from './probe.ts'
 

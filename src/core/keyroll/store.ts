@@ -1,4 +1,4 @@
-import type { SecretStore } from '../secret-store.ts'
+import type { SecretStore } from '../stores/store.ts'
 import type { Context } from './context.ts'
 import {
   deleteNextFailed,

@@ -1,9 +1,9 @@
-import type { Backoff } from '../retry.ts'
-import { fullJitterDelay } from '../retry.ts'
+import type { Backoff } from '../http/retry.ts'
+import { fullJitterDelay } from '../http/retry.ts'
 
 /**
  * The keyroll's timing policy: when the next poll starts and when a progress line is due. Pure,
- * no I/O and no clock, so its bounds are tested with numbers (keyroll-schedule.test.ts).
+ * no I/O and no clock, so its bounds are tested with numbers (__tests__/core/keyroll/timing.test.ts).
  */
 
 /**
