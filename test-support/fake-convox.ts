@@ -8,7 +8,7 @@ import { verifyRackToken } from './rack-tokens.ts'
 import { listenOnLoopback, testTls } from './tls.ts'
 
 /**
- * A loopback HTTPS server that answers like Convox (../shared/convox-facts.md, section 3 and 4):
+ * A loopback HTTPS server that answers like Convox (docs/convox.md, sections 3 to 5):
  * a Rack API, or a Console that lists racks and proxies `Rack:` requests to them. Faults (5xx,
  * 429, resets, hangs) can be queued, and a Rack's keyroll runs through a window of phases in real
  * time, as a CloudFormation update does.

@@ -2,8 +2,8 @@ import https from 'node:https'
 import { listenOnLoopback, testTls } from './tls.ts'
 
 /**
- * A loopback HTTPS server standing in for everything the CLI installer talks to (convox-facts.md
- * section 5): GitHub releases, S3 or a mirror serving files, and the GitHub API's latest release.
+ * A loopback HTTPS server standing in for everything the CLI installer talks to (docs/convox.md
+ * section 8): GitHub releases, S3 or a mirror serving files, and the GitHub API's latest release.
  * Each path answers as configured, anything else gets 404, and every request is recorded so a
  * test can assert that a cache hit sent none.
  */

@@ -5,7 +5,7 @@ import { normaliseHost } from './host.ts'
 /**
  * What a secret is, and the user name it goes with. A v3 rack takes its rack access tokens as HTTP
  * Basic with user `jwt` and compares anything sent with another user with the rack password
- * (convox-facts.md section 3), so the user cannot be left to the caller to guess.
+ * (docs/convox.md sections 3.1 and 4.2), so the user cannot be left to the caller to guess.
  */
 
 /** The Basic user name a secret is sent with. */

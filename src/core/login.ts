@@ -178,10 +178,10 @@ function unvalidatedLogin(options: LoginOptions): LoginResult {
 }
 
 /**
- * What each CLI generation reads (convox-facts.md section 1). A rack access token is not written
- * to `auth`: every reader of `auth` sends it with user `convox`, which the rack compares with its
- * password and answers with a bare 401; without an entry they say there is no login instead. The
- * v3 CLI gets the token through RACK_URL, which beats the files.
+ * What each CLI generation reads (docs/convox.md sections 1.3 and 1.4). A rack access token is not
+ * written to `auth`: every reader of `auth` sends it with user `convox`, which the rack compares
+ * with its password and answers with a bare 401; without an entry they say there is no login
+ * instead. The v3 CLI gets the token through RACK_URL, which beats the files.
  */
 export function settingsEdits(result: LoginResult, password: string, user: BasicUser = 'convox'): Edit[] {
   const edits: Edit[] = [
@@ -207,7 +207,7 @@ export function settingsEdits(result: LoginResult, password: string, user: Basic
 }
 
 /**
- * The variables later steps need (convox-facts.md section 2). Values are secrets where they hold
+ * The variables later steps need (docs/convox.md section 2). Values are secrets where they hold
  * the key. CONVOX_PASSWORD cannot say user `jwt`, so a token travels in RACK_URL alone (as for
  * `auth`, in settingsEdits).
  */

@@ -8,7 +8,7 @@ const USERS: readonly BasicUser[] = ['convox', 'jwt']
  * before anything is printed, and all of them are scrubbed from text that comes from a server.
  */
 export function secretForms(password: string, host?: string): string[] {
-  // The Basic credentials of both user names a rack takes (convox-facts.md section 3), and the
+  // The Basic credentials of both user names a rack takes (docs/convox.md section 3.1), and the
   // whole header value, which a server echoing the request would quote.
   const basic = USERS.map(user => Buffer.from(`${user}:${password}`).toString('base64'))
   const forms = [password, ...basic, ...basic.map(b => `Basic ${b}`), encodeURIComponent(password)]

@@ -9,7 +9,7 @@ import { isTransientStatus, sendWithRetry } from './http/retry.ts'
 import { serverLine, serverText } from './http/server-text.ts'
 
 /**
- * What the API says about a host and a key (convox-facts.md section 3), and the one sentence a
+ * What the API says about a host and a key (docs/convox.md section 3), and the one sentence a
  * person needs when it says no.
  */
 

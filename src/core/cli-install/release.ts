@@ -3,7 +3,7 @@ import { parseJson } from '../http/json.ts'
 import { serverText } from '../http/server-text.ts'
 
 /**
- * Where each Convox CLI build lives (convox-facts.md section 5) and how to tell a downloaded file
+ * Where each Convox CLI build lives (docs/convox.md section 8) and how to tell a downloaded file
  * is one. Pure: install.ts does the I/O.
  */
 

@@ -5,7 +5,7 @@ import { ConvoxError } from '../errors.ts'
 import { parseJson } from '../http/json.ts'
 
 /**
- * The CLI settings files as the Go CLIs read and write them (convox-facts.md section 1): plain
+ * The CLI settings files as the Go CLIs read and write them (docs/convox.md section 1.2): plain
  * files hold one value, keyed files a JSON object of string to string, written atomically with
  * mode 0600. What a login changes in them, and how it is undone, is settings.ts.
  */
@@ -16,7 +16,7 @@ export type KeyedFile = (typeof KEYED_FILES)[number]
 export const PLAIN_FILES = ['host', 'console', 'id', 'rack', 'current'] as const
 export type PlainFile = (typeof PLAIN_FILES)[number]
 
-/** The one setting that may be a directory: v3's `racks` (convox-facts.md section 1). */
+/** The one setting that may be a directory: v3's `racks` (docs/convox.md section 1.3). */
 const MAY_BE_DIRECTORY: ReadonlySet<string> = new Set(['racks'])
 
 /**

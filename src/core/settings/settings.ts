@@ -19,7 +19,7 @@ import {
 import { withSettingsLock } from './lock.ts'
 
 /**
- * What a login changes in the CLI settings directory (convox-facts.md section 1), under its lock,
+ * What a login changes in the CLI settings directory (docs/convox.md section 1), under its lock,
  * all or nothing, recording every change in the journal (journal.ts) so that the post step can
  * undo exactly what was done, and nothing else. The files' own format is files.ts.
  */
