@@ -120,7 +120,7 @@ function observeNew(plan: WatchPlan, state: WatchState, seen: Observation): Step
     }
     if (next.status === 'running' && next.consecutive >= 2) return { log, end: { kind: 'live' } }
     if (next.status === 'failed') return { log, end: { kind: 'failed' } }
-    return endPoll(plan, next, seen, log, {
+    return endPoll(plan, next, seen, result, log, {
       kind: 'wait',
       result: next.status === 'running' ? 'confirm' : 'steady',
       failures: 0
@@ -143,7 +143,7 @@ function observeNew(plan: WatchPlan, state: WatchState, seen: Observation): Step
       seen.now - state.lastOldProbe >= plan.timing.oldKeyProbeMs)
   if (askOld) return { log, state: { ...next, lastOldProbe: seen.now }, next: { kind: 'ask-old' } }
   if (result.kind !== 'rejected') next.notStarted = 0
-  return endPoll(plan, next, seen, log, {
+  return endPoll(plan, next, seen, result, log, {
     kind: 'wait',
     result: 'failed',
     failures: next.failures,
@@ -172,17 +172,22 @@ function observeOld(plan: WatchPlan, state: WatchState, seen: Observation): Step
   if (next.notStarted >= 2 && (!plan.started || next.sawChange)) {
     return { log: [], end: { kind: 'not-started', sawChange: next.sawChange } }
   }
-  const newKey: Probe = { kind: 'rejected' }
-  return endPoll(plan, next, { ...seen, probe: newKey }, [], {
+  return endPoll(plan, next, seen, { kind: 'rejected' }, [], {
     kind: 'wait',
     result: 'failed',
     failures: next.failures
   })
 }
 
-/** After the poll's last probe: the debug line, the deadline, a progress line when one is due. `seen.probe` is the new key's. */
-function endPoll(plan: WatchPlan, state: WatchState, seen: Observation, log: LogLine[], wait: Wait): Step {
-  const result = seen.probe
+/** After the poll's last probe: the debug line (with what the new key got), the deadline, a progress line when one is due. */
+function endPoll(
+  plan: WatchPlan,
+  state: WatchState,
+  seen: Observation,
+  result: Probe,
+  log: LogLine[],
+  wait: Wait
+): Step {
   log.push(
     debug(
       `Keyroll poll ${seen.poll}: new key ${result.kind}${result.kind === 'failed' ? ` (${result.reason})` : ''}, ` +
