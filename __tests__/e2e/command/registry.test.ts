@@ -4,8 +4,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { cliAsset } from '../../../src/core/cli-install/release.ts'
 import type { FakeConvox } from '../../../test-support/fake-convox.ts'
 import { startFakeConvox } from '../../../test-support/fake-convox.ts'
+import { realExecutable } from '../../../test-support/fake-cli.ts'
+import type { FakeMirror } from '../../../test-support/fake-mirror.ts'
+import { startFakeMirror } from '../../../test-support/fake-mirror.ts'
 import type { LoopbackRegistry } from '../../../test-support/registry.ts'
 import { startRegistry } from '../../../test-support/registry.ts'
 import { testTls } from '../../../test-support/tls.ts'
@@ -15,7 +19,8 @@ import { testTls } from '../../../test-support/tls.ts'
  * uplink, so the package must install from its own tarball alone), installed into an empty prefix
  * exactly as the README says (`npm install --global convox-login@1`, `npx --yes convox-login@1`),
  * and run from the installed copy on every Node this machine has that package.json's engines
- * admits: --version, then a login against a loopback fake Rack and a logout.
+ * admits: --version, a login against a loopback fake Rack and a logout, and a CLI install from a
+ * loopback mirror, which loads the lazily required dist/vendor/tool-cache.cjs.
  */
 
 const run = promisify(execFile)
@@ -26,10 +31,13 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
   engines: { node: string }
 }
 const RACK_KEY = 'RegistryTestRackKey0123456789'
+const CLI_VERSION = '3.24.9'
+const CLI_ASSET = `/convox/${CLI_VERSION}/${cliAsset(CLI_VERSION, process.platform, process.arch).asset}`
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-login-registry-'))
 const ran: string[] = []
 let registry: LoopbackRegistry
 let rack: FakeConvox
+let mirror: FakeMirror
 
 /** Whether `engines` (`>=X[.Y[.Z]]`, the one form package.json uses) admits a `vX.Y.Z`. */
 function admits(engines: string, version: string): boolean {
@@ -91,9 +99,10 @@ function envFor(node: { binary: string }, name: string, extra: Record<string, st
 
 beforeAll(async () => {
   fs.mkdirSync(path.join(work, 'registry'))
-  ;[registry, rack] = await Promise.all([
+  ;[registry, rack, mirror] = await Promise.all([
     startRegistry(path.join(work, 'registry')),
-    startFakeConvox({ kind: 'rack', rack: { name: 'production', password: RACK_KEY } })
+    startFakeConvox({ kind: 'rack', rack: { name: 'production', password: RACK_KEY } }),
+    startFakeMirror({ [CLI_ASSET]: { body: realExecutable() } })
   ])
   const { env } = envFor({ binary: process.execPath }, 'publisher')
   // As the release workflow does, less --provenance, which only a CI's OIDC token can sign.
@@ -101,11 +110,11 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await Promise.all([registry?.close(), rack?.close()])
+  await Promise.all([registry?.close(), rack?.close(), mirror?.close()])
   fs.rmSync(work, { recursive: true, force: true })
   console.log(
     `registry test: published ${pkg.name}@${pkg.version} to Verdaccio on loopback (no uplink); ` +
-      `npm install --global ${pkg.name}@1 and npx --yes ${pkg.name}@1 ran --version, login and logout ` +
+      `npm install --global ${pkg.name}@1 and npx --yes ${pkg.name}@1 ran --version, login, logout and install-cli ` +
       `on Node ${ran.join(', ')} (engines.node ${pkg.engines.node}; this machine has ${nodes.map(n => n.version).join(', ')})`
   )
 })
@@ -162,6 +171,22 @@ describe('the published package', () => {
 
       await command(['logout', '--config-dir', config, '--state-file', state])
       expect(fs.existsSync(config)).toBe(false)
+
+      const install = await command(
+        [
+          'install-cli',
+          '--version',
+          CLI_VERSION,
+          '--download-url',
+          `${mirror.url}/convox/{version}/{asset}`,
+          '--cache-dir',
+          path.join(dir, 'cli-cache'),
+          '--format',
+          'json'
+        ],
+        { NODE_EXTRA_CA_CERTS: testTls().caPath }
+      )
+      expect(JSON.parse(install.stdout)).toMatchObject({ 'cli-version': CLI_VERSION })
       ran.push(version)
     },
     120_000
