@@ -24,6 +24,10 @@ const common = {
   plugins: [vendorFiles, withoutOidcClient, sideEffectFreeToolkit]
 }
 
+const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'))
+// esbuild's target for what the command runs: the lowest Node package.json's engines admits.
+const COMMAND_TARGET = `node${/^>=(\d+(?:\.\d+)*)$/.exec(pkg.engines.node)[1]}`
+
 fs.rmSync('dist', { recursive: true, force: true })
 const entries = [
   { entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs' },
@@ -31,9 +35,11 @@ const entries = [
   {
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/convox-login.cjs',
+    // Other CIs run the command on the Node their image carries (registry.test.ts runs it on each).
+    target: COMMAND_TARGET,
     banner: { js: '#!/usr/bin/env node' },
     define: {
-      CONVOX_LOGIN_VERSION: JSON.stringify(JSON.parse(fs.readFileSync('package.json', 'utf8')).version)
+      CONVOX_LOGIN_VERSION: JSON.stringify(pkg.version)
     }
   }
 ]
@@ -55,6 +61,8 @@ const vendors = await Promise.all(
   Object.values(VENDOR).map(({ file, contents, footer }) =>
     esbuild.build({
       ...common,
+      // The command loads these too.
+      target: COMMAND_TARGET,
       plugins: [],
       stdin: { contents, resolveDir: '.', sourcefile: file },
       footer: footer && { js: footer },
