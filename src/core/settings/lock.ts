@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ConvoxError } from '../errors.ts'
+import { sleepSync, whileHeld } from './held-file.ts'
 
 /**
  * One job at a time in a settings directory. Two jobs that share a HOME (several runner services
@@ -32,9 +33,6 @@ export interface LockTiming {
 }
 
 export const DEFAULT_LOCK_TIMING: LockTiming = { staleMs: 30_000, waitMs: 40_000, pollMs: 20 }
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4))
-const sleepSync = (ms: number) => void Atomics.wait(sleeper, 0, 0, ms)
 
 /**
  * Runs `fn` holding the lock of `dir`. `prepare` makes sure the directory exists, and is called
@@ -74,7 +72,8 @@ export function withSettingsLock<T>(
 function tryCreate(lock: string, token: string): 'held' | 'busy' | 'vanished' {
   let fd: number
   try {
-    fd = openSync(lock, 'wx', 0o600)
+    // On Windows the name of a lock still being deleted (a waiter had it open to read) cannot be taken for a moment.
+    fd = whileHeld('create', lock, () => openSync(lock, 'wx', 0o600))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST') return 'busy'
@@ -125,7 +124,7 @@ function isAlive(pid: number): boolean {
 
 function release(lock: string, token: string): void {
   try {
-    if (readFileSync(lock, 'utf8') === token) rmSync(lock, { force: true })
+    if (readFileSync(lock, 'utf8') === token) whileHeld('remove', lock, () => rmSync(lock, { force: true }))
   } catch {
     // Gone already: broken as stale by a waiter after this holder overran staleMs.
   }
