@@ -57,9 +57,7 @@ describe('isHeldOpen', () => {
 
 describe('heldWaits', () => {
   it('doubles from 10 ms up to 500 ms and stops exactly at the budget', () => {
-    expect(heldWaits(5_000)).toEqual([
-      10, 20, 40, 80, 160, 320, 500, 500, 500, 500, 500, 500, 500, 500, 370
-    ])
+    expect(heldWaits(5_000)).toEqual([10, 20, 40, 80, 160, 320, 500, 500, 500, 500, 500, 500, 500, 500, 370])
     expect(heldWaits(100)).toEqual([10, 20, 40, 30])
     expect(heldWaits(0)).toEqual([])
   })
