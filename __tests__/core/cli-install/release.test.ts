@@ -210,6 +210,16 @@ describe('downloadStatusError', () => {
       /\(HTTP 404\): v2 versions are the 14-digit tags listed at https:\/\/github.com\/convox\/rack\/releases\.$/
     ],
     [403, '20240101000000', v2, false, /^There is no Convox CLI 20240101000000 at \S+ \(HTTP 403\)/],
+    ...(['linux', 'darwin'] as const).map(
+      platform =>
+        [
+          403,
+          '20160101000000',
+          cliAsset('20160101000000', platform, 'arm64', INPUT_NAMING),
+          false,
+          /^There is no Convox CLI 20160101000000 at \S+ \(HTTP 403\): v2 versions are the 14-digit tags listed at https:\/\/github.com\/convox\/rack\/releases; older ones have no arm64 build: pick a later one, or an x64 runner\.$/
+        ] as const
+    ),
     [
       404,
       '3.99.0',

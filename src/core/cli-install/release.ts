@@ -146,7 +146,11 @@ export function downloadStatusError(
     ? `the mirror has no ${asset.asset} for ${version}; check cli-download-url and cli-version`
     : asset.generation === 'v3'
       ? 'pick a tag listed at https://github.com/convox/convox/releases; v3 tags have no v (3.24.9, not v3.24.9)'
-      : 'v2 versions are the 14-digit tags listed at https://github.com/convox/rack/releases'
+      : 'v2 versions are the 14-digit tags listed at https://github.com/convox/rack/releases' +
+        // v2 published arm64 builds only in its later releases.
+        (asset.asset === 'convox-arm64'
+          ? '; older ones have no arm64 build: pick a later one, or an x64 runner'
+          : '')
   return new ConvoxError(`There is no Convox CLI ${version} at ${url} (HTTP ${status}): ${hint}.`)
 }
 
