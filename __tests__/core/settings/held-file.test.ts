@@ -20,8 +20,24 @@ const held = (from: string, to: string) =>
     path: from,
     dest: to
   })
+/** Creating the lock file fails like Windows while a previous holder's lock is being deleted. */
+let lockCreateFailures = 0
+let lockCreateCalls = 0
 jest.unstable_mockModule('node:fs', () => ({
   ...real,
+  openSync: (file: string, ...rest: unknown[]) => {
+    if (String(file).endsWith('.convox-login.lock') && rest[0] === 'wx') {
+      lockCreateCalls++
+      if (lockCreateFailures > 0) {
+        lockCreateFailures--
+        throw Object.assign(new Error(`EPERM: operation not permitted, open '${file}'`), {
+          code: 'EPERM',
+          path: file
+        })
+      }
+    }
+    return (real.openSync as (...args: unknown[]) => number)(file, ...rest)
+  },
   renameSync: (from: string, to: string) => {
     renameCalls++
     if (renameFailures > 0) {
@@ -33,6 +49,7 @@ jest.unstable_mockModule('node:fs', () => ({
 }))
 const { heldWaits, isHeldOpen, whileHeld } = await import('../../../src/core/settings/held-file.ts')
 const { writeAtomic } = await import('../../../src/core/settings/files.ts')
+const { LOCK_FILE, withSettingsLock } = await import('../../../src/core/settings/lock.ts')
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-held-file-'))
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
@@ -170,5 +187,71 @@ describe('writeAtomic over a file Windows says is held open', () => {
     expect(renameCalls).toBe(1)
     expect(fs.readFileSync(file, 'utf8')).toBe('old')
     expect(leftovers()).toEqual([])
+  })
+})
+
+describe('the settings lock where Windows cannot yet create its file', () => {
+  const timing = (platform: NodeJS.Platform, slept: number[]) => ({
+    staleMs: 30_000,
+    waitMs: 1_000,
+    pollMs: 10,
+    held: { platform, budgetMs: 100, sleep: (ms: number) => void slept.push(ms) }
+  })
+  let counter = 0
+  const freshDir = () => {
+    const dir = path.join(root, `lock-${++counter}`)
+    fs.mkdirSync(dir)
+    lockCreateCalls = 0
+    return dir
+  }
+
+  it('on Windows, waits for the old lock to go, then holds it and runs', () => {
+    const dir = freshDir()
+    lockCreateFailures = 2
+    const slept: number[] = []
+    expect(
+      withSettingsLock(
+        dir,
+        () => true,
+        () => 'ran',
+        timing('win32', slept)
+      )
+    ).toBe('ran')
+    expect(lockCreateCalls).toBe(3)
+    expect(slept).toEqual([10, 20])
+    expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(false)
+  })
+
+  it('on Windows, still refused after the bound: one sentence naming the lock file, and fn does not run', () => {
+    const dir = freshDir()
+    lockCreateFailures = Infinity
+    let ran = false
+    expect(() =>
+      withSettingsLock(
+        dir,
+        () => true,
+        () => (ran = true),
+        timing('win32', [])
+      )
+    ).toThrow(`Could not create ${path.join(dir, LOCK_FILE)}: Windows refused it 5 times over 0.1s (EPERM)`)
+    lockCreateFailures = 0
+    expect(ran).toBe(false)
+  })
+
+  it('on Linux, EPERM creating the lock is a real refusal, thrown at once', () => {
+    const dir = freshDir()
+    lockCreateFailures = 1
+    const slept: number[] = []
+    expect(() =>
+      withSettingsLock(
+        dir,
+        () => true,
+        () => 'ran',
+        timing('linux', slept)
+      )
+    ).toThrow(/^EPERM: operation not permitted/)
+    expect(lockCreateCalls).toBe(1)
+    expect(slept).toEqual([])
+    lockCreateFailures = 0
   })
 })
