@@ -307,6 +307,7 @@ async function install(
         version: settings.version,
         downloadUrl: settings.downloadUrl,
         platform: process.platform,
+        naming: FLAG_NAMING,
         arch: process.arch,
         // The tool cache's layout, one directory per version, under --cache-dir.
         toolCacheDir: settings.cacheDir,

@@ -9,6 +9,7 @@ import { rackUrl, secretForms } from './secrets.ts'
 import type { Journal } from './settings/journal.ts'
 import type { Edit } from './settings/settings.ts'
 import { checkSettings, writeSettings } from './settings/settings.ts'
+import { protectionNote } from './settings/modes.ts'
 import type { ApiContext, HostKind, SystemInfo } from './validate.ts'
 import { identify, listConsoleRacks, resolveRack, systemInfo } from './validate.ts'
 
@@ -93,6 +94,8 @@ export async function login(options: LoginOptions): Promise<Login> {
           .filter(Boolean)
           .join(' ')
       )
+      const note = written.length > 0 && protectionNote(process.platform, options.configDir)
+      if (note) log.info(note)
     })
   } catch (error) {
     api?.close()

@@ -1,10 +1,11 @@
 import { existsSync, realpathSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { basename, dirname, join, resolve, sep } from 'node:path'
+import path, { basename, dirname, join, resolve } from 'node:path'
 import { parseDuration } from './duration.ts'
 import { InputError } from './errors.ts'
 import { CLI_VERSION_V2, CLI_VERSION_V3 } from './cli-install/release.ts'
 import type { Naming } from './naming.ts'
+import { expandHome, isOtherUsersHome, isWithin } from './platform-paths.ts'
 
 /**
  * The rules every front end applies to its options (the action's inputs, the command's flags),
@@ -58,20 +59,17 @@ export interface ConfigDirContext {
   suggestion: string
 }
 
-/** An absolute path; `~` is the home directory; `~/.convox` when empty. */
+/** An absolute path; `~` is the home directory (platform-paths.ts); `~/.convox` when empty. */
 export function parseConfigDir(value: string, context: ConfigDirContext, naming: Naming): string {
   const raw = value || '~/.convox'
-  if (/^~[^/]/.test(raw)) {
-    // A shell would look the user up in the password database, which Node cannot read.
+  if (isOtherUsersHome(raw, path)) {
     throw new InputError(
       `${naming.subject('config-dir')} "${raw}" starts with ~user, which is not expanded here: give an absolute path, or ~/ for this job's home.`
     )
   }
-  const expanded = raw === '~' || raw.startsWith('~/') ? join(context.home || homedir(), raw.slice(1)) : raw
-  const dir = resolve(expanded)
+  const dir = resolve(expandHome(raw, context.home || homedir(), path))
   const workspace = context.workspace ? realPath(resolve(context.workspace)) : undefined
-  const real = realPath(dir)
-  if (workspace && (real === workspace || real.startsWith(workspace + sep))) {
+  if (workspace && isWithin(realPath(dir), workspace, path, process.platform)) {
     throw new InputError(
       `${naming.subject('config-dir')} "${raw}" is inside the workspace, where a later step could commit or upload the key: ` +
         `use a directory outside it, such as ${context.suggestion}.`

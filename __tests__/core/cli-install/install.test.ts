@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import type { InstallCliOptions, InstalledCli } from '../../../src/core/cli-install/install.ts'
 import { cliAsset } from '../../../src/core/cli-install/release.ts'
+import { INPUT_NAMING } from '../../../src/core/naming.ts'
 import { fakeCli, otherArch, realExecutable } from '../../../test-support/fake-cli.ts'
 import type { FakeMirror } from '../../../test-support/fake-mirror.ts'
 import {
@@ -31,6 +32,10 @@ const fs = await import('node:fs')
 const { installCli } = await import(process.env.INSTALL_MODULE)
 const { toolCacheDownloader } = await import(process.env.TOOL_CACHE_MODULE)
 const { actionsExecRunner } = await import(process.env.EXEC_MODULE)
+const { frontend, ...options } = JSON.parse(process.env.INSTALL_OPTIONS)
+const naming = frontend === 'command'
+  ? (await import(process.env.ARGS_MODULE)).FLAG_NAMING
+  : (await import(process.env.NAMING_MODULE)).INPUT_NAMING
 const lines = []
 const log = { info: m => lines.push(m), warning: m => lines.push(m), debug: () => {}, secret: () => {} }
 let outcome
@@ -41,7 +46,8 @@ try {
     downloader: toolCacheDownloader,
     programs: actionsExecRunner,
     environment: process.env,
-    ...JSON.parse(process.env.INSTALL_OPTIONS),
+    ...options,
+    naming,
     log
   }) }
 } catch (error) {
@@ -54,9 +60,20 @@ process.exit(0)
 
 type DriverOptions = Omit<
   InstallCliOptions,
-  'log' | 'platform' | 'arch' | 'toolCacheDir' | 'tempDir' | 'downloader' | 'programs' | 'environment'
+  | 'log'
+  | 'naming'
+  | 'platform'
+  | 'arch'
+  | 'toolCacheDir'
+  | 'tempDir'
+  | 'downloader'
+  | 'programs'
+  | 'environment'
 > &
-  Partial<Pick<InstallCliOptions, 'platform' | 'arch'>>
+  Partial<Pick<InstallCliOptions, 'platform' | 'arch'>> & {
+    /** Whose names the sentences use: the action's inputs (the default) or the command's flags. */
+    frontend?: 'action' | 'command'
+  }
 
 interface Runner {
   root: string
@@ -100,6 +117,8 @@ async function install(runner: Runner, options: DriverOptions) {
       INSTALL_MODULE: module('core/cli-install/install.ts'),
       TOOL_CACHE_MODULE: module('toolkit/tool-cache.ts'),
       EXEC_MODULE: module('toolkit/exec.ts'),
+      NAMING_MODULE: module('core/naming.ts'),
+      ARGS_MODULE: module('cli/args.ts'),
       INSTALL_OPTIONS: JSON.stringify({ platform, arch, apiUrl: mirror.url, ...options }),
       OUTCOME_FILE: outcomeFile
     },
@@ -110,7 +129,8 @@ async function install(runner: Runner, options: DriverOptions) {
 }
 
 const template = () => `${mirror.url}/convox/{version}/{asset}`
-const v3Path = (version: string) => `/convox/${version}/${cliAsset(version, platform, arch).asset}`
+const v3Path = (version: string) =>
+  `/convox/${version}/${cliAsset(version, platform, arch, INPUT_NAMING).asset}`
 const requestsTo = (p: string) => mirror.requests.filter(r => r.path === p).length
 
 beforeAll(async () => {
@@ -156,7 +176,7 @@ describeOnLinux('installCli', () => {
 
   it('installs a v2 version from a mirror laid out like S3, which exits 1 for want of a rack', async () => {
     const version = '20240101000000'
-    const { os: goos, asset } = cliAsset(version, platform, arch)
+    const { os: goos, asset } = cliAsset(version, platform, arch, INPUT_NAMING)
     const v2 = fakeCli({ output: `client: ${version}\nserver: none\nERROR: no racks found\n`, exitCode: 1 })
     mirror.route(`/release/${version}/cli/${goos}/${asset}`, { body: v2 })
     const runner = newRunner()
@@ -235,7 +255,7 @@ describeOnLinux('installCli', () => {
     const outcome = await install(newRunner(), { version: '3.99.0', downloadUrl: template() })
     expect(outcome.error?.message).toBe(
       `There is no Convox CLI 3.99.0 at ${mirror.url}${v3Path('3.99.0')} (HTTP 404): ` +
-        `the mirror has no ${cliAsset('3.99.0', platform, arch).asset} for 3.99.0; check cli-download-url and cli-version.`
+        `the mirror has no ${cliAsset('3.99.0', platform, arch, INPUT_NAMING).asset} for 3.99.0; check cli-download-url and cli-version.`
     )
     expect(requestsTo(v3Path('3.99.0'))).toBe(1)
   })
@@ -253,21 +273,33 @@ describeOnLinux('installCli', () => {
     )
   })
 
-  it('refuses v3 on Windows before any request, latest included', async () => {
-    const before = mirror.requests.length
-    for (const version of ['3.24.9', 'latest']) {
-      const outcome = await install(newRunner(), {
-        version,
-        downloadUrl: template(),
-        platform: 'win32',
-        arch: 'x64'
-      })
-      expect(outcome.error?.message).toMatch(
-        /^Convox CLI v3 has no Windows build: use a v2 version \(14 digits/
-      )
+  it.each([
+    ['action', 'cli-version: 20240101000000'],
+    ['command', '--version 20240101000000']
+  ] as const)(
+    'refuses v3 on Windows before any request, latest included, in the words of the %s',
+    async (frontend, pin) => {
+      const before = mirror.requests.length
+      for (const version of ['3.24.9', 'latest']) {
+        const runner = newRunner()
+        const outcome = await install(runner, {
+          version,
+          downloadUrl: template(),
+          platform: 'win32',
+          arch: 'x64',
+          frontend
+        })
+        expect(outcome.error?.message).toBe(
+          `Convox CLI v3${version === 'latest' ? ' (latest)' : ''} has no Windows build: pin a v2 CLI with ${pin} ` +
+            '(a 14-digit version listed at https://github.com/convox/rack/releases), or run this on Linux or macOS ' +
+            '(a Linux runner, or WSL) to use v3.'
+        )
+        expect(fs.readdirSync(runner.toolCache)).toEqual([])
+        expect(fs.readdirSync(runner.temp)).toEqual([])
+      }
+      expect(mirror.requests.length).toBe(before)
     }
-    expect(mirror.requests.length).toBe(before)
-  })
+  )
 
   it('explains an API that cannot be reached', async () => {
     const outcome = await install(newRunner(), {

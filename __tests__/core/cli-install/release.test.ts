@@ -13,6 +13,8 @@ import {
 } from '../../../src/core/cli-install/release.ts'
 import { fakeCli, otherArch, realExecutable } from '../../../test-support/fake-cli.ts'
 import { HTML_PAGE } from '../../../test-support/fake-mirror.ts'
+import { INPUT_NAMING } from '../../../src/core/naming.ts'
+import { FLAG_NAMING } from '../../../src/cli/args.ts'
 
 const URL = 'https://mirror.example.com/convox/3.24.9/convox-linux'
 
@@ -61,30 +63,42 @@ describe('cliAsset and cliDownloadUrl', () => {
       'win32',
       'x64',
       'https://convox.s3.amazonaws.com/release/20240101000000/cli/windows/convox.exe'
+    ],
+    // No arm64 build for Windows: Windows 11 on Arm runs the x64 one under emulation.
+    [
+      '20240101000000',
+      'win32',
+      'arm64',
+      'https://convox.s3.amazonaws.com/release/20240101000000/cli/windows/convox.exe'
     ]
   ] as const)('%s on %s %s -> %s', (version, platform, arch, url) => {
-    expect(cliDownloadUrl(version, cliAsset(version, platform, arch))).toBe(url)
+    expect(cliDownloadUrl(version, cliAsset(version, platform, arch, INPUT_NAMING))).toBe(url)
+  })
+
+  it.each([
+    ['3.24.9', 'x64', INPUT_NAMING, 'v3', 'cli-version: 20240101000000'],
+    ['latest', 'x64', INPUT_NAMING, 'v3 (latest)', 'cli-version: 20240101000000'],
+    ['3.24.9', 'arm64', FLAG_NAMING, 'v3', '--version 20240101000000'],
+    ['latest', 'arm64', FLAG_NAMING, 'v3 (latest)', '--version 20240101000000']
+  ] as const)('refuses %s on Windows %s in the front end words', (version, arch, naming, what, pin) => {
+    expect(() => cliAsset(version, 'win32', arch, naming)).toThrow(
+      `Convox CLI ${what} has no Windows build: pin a v2 CLI with ${pin} (a 14-digit version listed at ` +
+        'https://github.com/convox/rack/releases), or run this on Linux or macOS (a Linux runner, or WSL) to use v3.'
+    )
   })
 
   it('names the binary convox.exe on Windows only', () => {
-    expect(cliAsset('20240101000000', 'win32', 'x64').binary).toBe('convox.exe')
-    expect(cliAsset('20240101000000', 'linux', 'x64').binary).toBe('convox')
-    expect(cliAsset('3.24.9', 'darwin', 'arm64').binary).toBe('convox')
+    expect(cliAsset('20240101000000', 'win32', 'x64', INPUT_NAMING).binary).toBe('convox.exe')
+    expect(cliAsset('20240101000000', 'linux', 'x64', INPUT_NAMING).binary).toBe('convox')
+    expect(cliAsset('3.24.9', 'darwin', 'arm64', INPUT_NAMING).binary).toBe('convox')
   })
 
   it('treats latest as v3', () => {
     expect(cliGeneration('latest')).toBe('v3')
-    expect(cliAsset('latest', 'linux', 'arm64').asset).toBe('convox-linux-arm64')
+    expect(cliAsset('latest', 'linux', 'arm64', INPUT_NAMING).asset).toBe('convox-linux-arm64')
   })
 
   it.each([
-    [
-      '3.24.9',
-      'win32',
-      'x64',
-      /^Convox CLI v3 has no Windows build: use a v2 version \(14 digits.*or a Linux or macOS runner\.$/
-    ],
-    ['latest', 'win32', 'arm64', /v3 has no Windows build/],
     [
       '3.24.9',
       'linux',
@@ -95,13 +109,13 @@ describe('cliAsset and cliDownloadUrl', () => {
     [
       '20240101000000',
       'win32',
-      'arm64',
-      /^Convox CLI v2 has no build for Windows arm64: it exists for Linux x64, Linux arm64, macOS x64, macOS arm64 and Windows x64\.$/
+      'ia32',
+      /^Convox CLI v2 has no build for Windows ia32: it exists for Linux x64, Linux arm64, macOS x64, macOS arm64, Windows x64 and Windows arm64\.$/
     ],
     ['v3.24.9', 'linux', 'x64', /"v3.24.9" is not a Convox CLI version: .*without v/],
     ['../../etc', 'linux', 'x64', /is not a Convox CLI version/]
   ] as const)('refuses %s on %s %s, naming what exists', (version, platform, arch, message) => {
-    expect(() => cliAsset(version, platform, arch)).toThrow(message)
+    expect(() => cliAsset(version, platform, arch, INPUT_NAMING)).toThrow(message)
   })
 
   it.each([
@@ -134,7 +148,7 @@ describe('cliAsset and cliDownloadUrl', () => {
       'https://m.example.com/3.1.0/3.1.0/convox-linux-arm64'
     ]
   ] as const)('fills the mirror template %s', (template, version, platform, arch, url) => {
-    expect(cliDownloadUrl(version, cliAsset(version, platform, arch), template)).toBe(url)
+    expect(cliDownloadUrl(version, cliAsset(version, platform, arch, INPUT_NAMING), template)).toBe(url)
   })
 })
 
@@ -177,8 +191,8 @@ describe('latest', () => {
 })
 
 describe('downloadStatusError', () => {
-  const v3 = cliAsset('3.99.0', 'linux', 'x64')
-  const v2 = cliAsset('20240101000000', 'linux', 'x64')
+  const v3 = cliAsset('3.99.0', 'linux', 'x64', INPUT_NAMING)
+  const v2 = cliAsset('20240101000000', 'linux', 'x64', INPUT_NAMING)
 
   it.each([
     [
@@ -196,6 +210,16 @@ describe('downloadStatusError', () => {
       /\(HTTP 404\): v2 versions are the 14-digit tags listed at https:\/\/github.com\/convox\/rack\/releases\.$/
     ],
     [403, '20240101000000', v2, false, /^There is no Convox CLI 20240101000000 at \S+ \(HTTP 403\)/],
+    ...(['linux', 'darwin'] as const).map(
+      platform =>
+        [
+          403,
+          '20160101000000',
+          cliAsset('20160101000000', platform, 'arm64', INPUT_NAMING),
+          false,
+          /^There is no Convox CLI 20160101000000 at \S+ \(HTTP 403\): v2 versions are the 14-digit tags listed at https:\/\/github.com\/convox\/rack\/releases; older ones have no arm64 build: pick a later one, or an x64 runner\.$/
+        ] as const
+    ),
     [
       404,
       '3.99.0',

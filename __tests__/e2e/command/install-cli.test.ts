@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { cliAsset } from '../../../src/core/cli-install/release.ts'
+import { FLAG_NAMING } from '../../../src/cli/args.ts'
 import type { FakeMirror } from '../../../test-support/fake-mirror.ts'
 import { realExecutable } from '../../../test-support/fake-cli.ts'
 import { startFakeMirror } from '../../../test-support/fake-mirror.ts'
@@ -18,7 +19,7 @@ const VERSION = '3.24.9'
 const machines = machinePool()
 let mirror: FakeMirror
 const template = () => `${mirror.url}/convox/{version}/{asset}`
-const assetPath = `/convox/${VERSION}/${cliAsset(VERSION, process.platform, process.arch).asset}`
+const assetPath = `/convox/${VERSION}/${cliAsset(VERSION, process.platform, process.arch, FLAG_NAMING).asset}`
 const downloads = () => mirror.requests.filter(r => r.path === assetPath).length
 
 beforeAll(async () => {

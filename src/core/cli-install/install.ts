@@ -8,6 +8,7 @@ import { ConvoxError } from '../errors.ts'
 import type { HttpsAnswer } from '../http/https.ts'
 import { HttpsClient, httpsTarget } from '../http/https.ts'
 import type { Log } from '../log.ts'
+import type { Naming } from '../naming.ts'
 import { REQUEST_TIMEOUT_MS, USER_AGENT } from '../http/request-defaults.ts'
 import type { ProxyEnv } from '../http/proxy.ts'
 import { describeNetworkError, isTransientStatus, retryTransient } from '../http/retry.ts'
@@ -66,6 +67,8 @@ export interface InstallCliOptions {
   /** GITHUB_API_URL; https://api.github.com when empty. */
   apiUrl?: string
   platform: NodeJS.Platform
+  /** The front end's names for its options, for the sentences that name one. */
+  naming: Naming
   /** `process.arch`: it names the tool cache's arch directory, as tool-cache's own default does. */
   arch: string
   /** The runner's tool cache (RUNNER_TOOL_CACHE). */
@@ -111,7 +114,7 @@ const VERSION_TIMEOUT_MS = 20_000
 export async function installCli(options: InstallCliOptions): Promise<InstalledCli> {
   const { platform, arch, log } = options
   // Before any request: `latest` is v3 too, so v3 on Windows is refused without asking GitHub.
-  const asset = cliAsset(options.version, platform, arch)
+  const asset = cliAsset(options.version, platform, arch, options.naming)
   if (!options.toolCacheDir || !options.tempDir) {
     throw new ConvoxError(
       'RUNNER_TOOL_CACHE or RUNNER_TEMP is not set, so the Convox CLI has nowhere to go: run on a GitHub Actions runner or set both.'

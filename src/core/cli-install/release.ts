@@ -1,5 +1,6 @@
 import { ConvoxError } from '../errors.ts'
 import { parseJson } from '../http/json.ts'
+import type { Naming } from '../naming.ts'
 import { serverText } from '../http/server-text.ts'
 
 /**
@@ -30,7 +31,8 @@ const ASSETS: Record<CliGeneration, Partial<Record<NodeJS.Platform, Record<strin
   v2: {
     linux: { x64: 'convox', arm64: 'convox-arm64' },
     darwin: { x64: 'convox', arm64: 'convox-arm64' },
-    win32: { x64: 'convox.exe' }
+    // Windows 11 on Arm runs x64 programs under emulation, and v2 ships no arm64 build for Windows.
+    win32: { x64: 'convox.exe', arm64: 'convox.exe' }
   }
 }
 
@@ -54,7 +56,11 @@ export function cliGeneration(version: string): CliGeneration {
   )
 }
 
-export function cliAsset(version: string, platform: NodeJS.Platform, arch: string): CliAsset {
+/**
+ * The build of `version` for this runner, or the sentence that says there is none: decided before
+ * any request, so `latest` (which is v3) on Windows costs none either.
+ */
+export function cliAsset(version: string, platform: NodeJS.Platform, arch: string, naming: Naming): CliAsset {
   const generation = cliGeneration(version)
   const builds = ASSETS[generation]
   const asset = builds[platform]?.[arch]
@@ -63,7 +69,9 @@ export function cliAsset(version: string, platform: NodeJS.Platform, arch: strin
   }
   if (generation === 'v3' && platform === 'win32') {
     throw new ConvoxError(
-      'Convox CLI v3 has no Windows build: use a v2 version (14 digits, such as 20240101000000) or a Linux or macOS runner.'
+      `Convox CLI v3${version === 'latest' ? ' (latest)' : ''} has no Windows build: pin a v2 CLI with ` +
+        `${naming.set('cli-version', '20240101000000')} (a 14-digit version listed at https://github.com/convox/rack/releases), ` +
+        'or run this on Linux or macOS (a Linux runner, or WSL) to use v3.'
     )
   }
   const existing = Object.entries(builds).flatMap(([os, arches]) =>
@@ -138,7 +146,11 @@ export function downloadStatusError(
     ? `the mirror has no ${asset.asset} for ${version}; check cli-download-url and cli-version`
     : asset.generation === 'v3'
       ? 'pick a tag listed at https://github.com/convox/convox/releases; v3 tags have no v (3.24.9, not v3.24.9)'
-      : 'v2 versions are the 14-digit tags listed at https://github.com/convox/rack/releases'
+      : 'v2 versions are the 14-digit tags listed at https://github.com/convox/rack/releases' +
+        // v2 published arm64 builds only in its later releases.
+        (asset.asset === 'convox-arm64'
+          ? '; older ones have no arm64 build: pick a later one, or an x64 runner'
+          : '')
   return new ConvoxError(`There is no Convox CLI ${version} at ${url} (HTTP ${status}): ${hint}.`)
 }
 

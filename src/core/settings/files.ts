@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 import { ConvoxError } from '../errors.ts'
 import { parseJson } from '../http/json.ts'
+import type { HeldRetry } from './held-file.ts'
+import { DEFAULT_HELD_RETRY, whileHeld } from './held-file.ts'
 
 /**
  * The CLI settings files as the Go CLIs read and write them (docs/convox.md section 1.2): plain
@@ -71,11 +73,14 @@ export function parseKeyed(file: string, text: string | undefined): Record<strin
   return value as Record<string, string>
 }
 
-/** Temporary file then rename: a reader never sees half a file, and the mode is 0600 from the start. */
-export function writeAtomic(file: string, content: string): void {
+/**
+ * Temporary file then rename: a reader never sees half a file, and the mode is 0600 from the start.
+ * On Windows the rename waits briefly for another program to let go of the file (held-file.ts).
+ */
+export function writeAtomic(file: string, content: string, retry: HeldRetry = DEFAULT_HELD_RETRY): void {
   const temp = writeTemp(file, content)
   try {
-    renameSync(temp, file)
+    whileHeld('replace', file, () => renameSync(temp, file), retry)
   } catch (error) {
     rmSync(temp, { force: true })
     throw error

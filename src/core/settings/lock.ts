@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ConvoxError } from '../errors.ts'
+import type { HeldRetry } from './held-file.ts'
+import { DEFAULT_HELD_RETRY, sleepSync, whileHeld } from './held-file.ts'
 
 /**
  * One job at a time in a settings directory. Two jobs that share a HOME (several runner services
@@ -29,12 +31,11 @@ export interface LockTiming {
   waitMs: number
   /** Between two tries; a random part keeps waiters from trying in step. */
   pollMs: number
+  /** How long Windows' "another program holds it" is waited out on the lock file itself (held-file.ts). */
+  held?: HeldRetry
 }
 
 export const DEFAULT_LOCK_TIMING: LockTiming = { staleMs: 30_000, waitMs: 40_000, pollMs: 20 }
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4))
-const sleepSync = (ms: number) => void Atomics.wait(sleeper, 0, 0, ms)
 
 /**
  * Runs `fn` holding the lock of `dir`. `prepare` makes sure the directory exists, and is called
@@ -52,7 +53,7 @@ export function withSettingsLock<T>(
   const start = Date.now()
   for (;;) {
     if (!prepare()) return undefined
-    const outcome = tryCreate(lock, token)
+    const outcome = tryCreate(lock, token, timing.held ?? DEFAULT_HELD_RETRY)
     if (outcome === 'held') break
     if (outcome === 'busy' && breakIfStale(lock, timing.staleMs)) continue
     if (Date.now() - start >= timing.waitMs) {
@@ -66,15 +67,16 @@ export function withSettingsLock<T>(
   try {
     return fn()
   } finally {
-    release(lock, token)
+    release(lock, token, timing.held ?? DEFAULT_HELD_RETRY)
   }
 }
 
 /** `vanished` when the directory itself is gone: prepare it again and retry at once. */
-function tryCreate(lock: string, token: string): 'held' | 'busy' | 'vanished' {
+function tryCreate(lock: string, token: string, held: HeldRetry): 'held' | 'busy' | 'vanished' {
   let fd: number
   try {
-    fd = openSync(lock, 'wx', 0o600)
+    // On Windows the name of a lock still being deleted (a waiter had it open to read) cannot be taken for a moment.
+    fd = whileHeld('create', lock, () => openSync(lock, 'wx', 0o600), held)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST') return 'busy'
@@ -123,9 +125,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function release(lock: string, token: string): void {
+function release(lock: string, token: string, held: HeldRetry): void {
   try {
-    if (readFileSync(lock, 'utf8') === token) rmSync(lock, { force: true })
+    if (readFileSync(lock, 'utf8') === token)
+      whileHeld('remove', lock, () => rmSync(lock, { force: true }), held)
   } catch {
     // Gone already: broken as stale by a waiter after this holder overran staleMs.
   }

@@ -16,6 +16,7 @@ import {
   writeAtomic,
   writeTemp
 } from './files.ts'
+import { whileHeld } from './held-file.ts'
 import { withSettingsLock } from './lock.ts'
 
 /**
@@ -136,8 +137,8 @@ export function writeSettings(
           for (const change of changes) {
             const file = join(journal.dir, change.file)
             const temp = temps.get(change.file)
-            if (temp === undefined) rmSync(file)
-            else renameSync(temp, file)
+            if (temp === undefined) whileHeld('remove', file, () => rmSync(file))
+            else whileHeld('replace', file, () => renameSync(temp, file))
             temps.delete(change.file)
             applied.push(...attempt.entries.filter(e => e.file === change.file))
             if (temp === undefined) log.info(`Removed ${file}, left by an earlier login.`)
@@ -243,7 +244,7 @@ function restoreEntries(journal: Journal, log: Log): void {
             : current !== undefined && sha256(current) === entry.afterSha256
         if (!stillOurs) {
           log.info(`${file} was changed after this step; left as it is.`)
-        } else if (entry.before === null) rmSync(file)
+        } else if (entry.before === null) whileHeld('remove', file, () => rmSync(file))
         else writeAtomic(file, entry.before)
         continue
       }
@@ -254,7 +255,7 @@ function restoreEntries(journal: Journal, log: Log): void {
       }
       if (entry.before === null) delete object[entry.key]
       else object[entry.key] = entry.before
-      if (Object.keys(object).length === 0 && entry.created) rmSync(file)
+      if (Object.keys(object).length === 0 && entry.created) whileHeld('remove', file, () => rmSync(file))
       else if (entry.fileBefore !== undefined && sameEntries(object, parseKeyed(file, entry.fileBefore)))
         writeAtomic(file, entry.fileBefore) // byte for byte, whatever wrote it
       else writeAtomic(file, formatKeyed(object))
