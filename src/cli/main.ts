@@ -315,6 +315,7 @@ async function install(
         programs: actionsExecRunner,
         environment: ctx.env,
         log,
+        naming: FLAG_NAMING,
         clock: realClock,
         proxyEnv: ctx.env
       })
