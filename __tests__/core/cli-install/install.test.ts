@@ -8,6 +8,7 @@ import type { InstallCliOptions, InstalledCli } from '../../../src/core/cli-inst
 import { cliAsset } from '../../../src/core/cli-install/release.ts'
 import { fakeCli, otherArch, realExecutable } from '../../../test-support/fake-cli.ts'
 import type { FakeMirror } from '../../../test-support/fake-mirror.ts'
+import { closedPort } from '../../../test-support/tls.ts'
 import {
   HTML_PAGE,
   LATEST_RELEASE_PATH,
@@ -50,6 +51,8 @@ try {
   outcome = { error: { name: error.name, message: error.message } }
 }
 fs.writeFileSync(process.env.OUTCOME_FILE, JSON.stringify({ ...outcome, log: lines }))
+// While the test counts the connections still open to its fakes.
+if (process.env.LINGER_MS) await new Promise(resolve => setTimeout(resolve, Number(process.env.LINGER_MS)))
 // As the action's steps do: a CLI that hangs is given up on, not waited for.
 process.exit(0)
 `
@@ -99,9 +102,13 @@ function newRunner(): Runner {
 
 let mirror: FakeMirror
 
-async function install(runner: Runner, options: DriverOptions) {
+async function install(
+  runner: Runner,
+  options: DriverOptions,
+  { lingerMs }: { lingerMs?: number } = {}
+): Promise<Outcome & { openWhileAlive?: number }> {
   const outcomeFile = path.join(runner.root, 'outcome.json')
-  await run(process.execPath, ['--input-type=module', '-e', DRIVER], {
+  const child = run(process.execPath, ['--input-type=module', '-e', DRIVER], {
     env: {
       PATH: process.env.PATH,
       RUNNER_TOOL_CACHE: runner.toolCache,
@@ -112,12 +119,22 @@ async function install(runner: Runner, options: DriverOptions) {
       EXEC_MODULE: module('toolkit/exec.ts'),
       NAMING_MODULE: module('core/naming.ts'),
       INSTALL_OPTIONS: JSON.stringify({ platform, arch, apiUrl: mirror.url, ...options }),
-      OUTCOME_FILE: outcomeFile
+      OUTCOME_FILE: outcomeFile,
+      LINGER_MS: lingerMs ? String(lingerMs) : ''
     },
     // A CLI the installer failed to stop would keep the driver alive.
     timeout: 30_000
   })
-  return JSON.parse(fs.readFileSync(outcomeFile, 'utf8')) as Outcome
+  let openWhileAlive: number | undefined
+  if (lingerMs) {
+    // The driver is still running: what it did not close is still open here.
+    while (!fs.existsSync(outcomeFile)) await new Promise(resolve => setTimeout(resolve, 20))
+    await new Promise(resolve => setTimeout(resolve, 300))
+    openWhileAlive = mirror.openConnections()
+  }
+  await child
+  const outcome = JSON.parse(fs.readFileSync(outcomeFile, 'utf8')) as Outcome
+  return openWhileAlive === undefined ? outcome : { ...outcome, openWhileAlive }
 }
 
 const template = () => `${mirror.url}/convox/{version}/{asset}`
@@ -286,9 +303,47 @@ describeOnLinux('installCli', () => {
       apiUrl: 'https://127.0.0.1:9',
       retryForMs: 0
     })
+    // The REST client's one "no answer" sentence (src/core/http/rest.ts), with the lookup's advice.
     expect(outcome.error?.message).toMatch(
-      /^Asking https:\/\/127.0.0.1:9\/repos\/convox\/convox\/releases\/latest for the latest Convox CLI failed: connection refused, still after [\d.]+s; pin cli-version/
+      /^Could not ask https:\/\/127.0.0.1:9\/repos\/convox\/convox\/releases\/latest for the latest Convox CLI: no answer from https:\/\/127.0.0.1:9 \(connection refused, still after [\d.]+s\); pin cli-version/
     )
+  })
+
+  it.each([
+    ['does not resolve', async () => 'cli.example.invalid', /the host name does not resolve/],
+    [
+      'refuses connections',
+      async () => `127.0.0.1:${await closedPort()}`,
+      /it refuses connections, still after [\d.]+s/
+    ]
+  ])(
+    "fails within seconds, not tool-cache's retries, when the download host %s",
+    async (_name, host, cause) => {
+      const where = await host()
+      const runner = newRunner()
+      const started = performance.now()
+      const outcome = await install(runner, {
+        version: '3.24.9',
+        downloadUrl: `https://${where}/convox/{version}/{asset}`
+      })
+      expect(performance.now() - started).toBeLessThan(8_000)
+      expect(outcome.error?.name).toBe('ConvoxError')
+      expect(outcome.error?.message).toMatch(
+        new RegExp(`^Could not download the Convox CLI from ${where.replaceAll('.', '\\.')}: `)
+      )
+      expect(outcome.error?.message).toMatch(cause)
+      expect(outcome.error?.message).toMatch(
+        /; check the host in cli-download-url, and that the mirror has cli-version 3\.24\.9\.$/
+      )
+      expect(fs.readdirSync(runner.toolCache)).toEqual([])
+    }
+  )
+
+  it('leaves no connection open to the API or the mirror once it is done', async () => {
+    const runner = newRunner()
+    const outcome = await install(runner, { version: 'latest', downloadUrl: template() }, { lingerMs: 3000 })
+    expect(outcome.result).toMatchObject({ version: '3.24.9' })
+    expect(outcome.openWhileAlive).toBe(0)
   })
 })
 
