@@ -1,12 +1,13 @@
 // npm run demo: a newcomer's first contact. Starts the loopback fake Convox, runs the bundled
 // action as a runner would (a Console login with a rack switch, then a direct Rack login), and
-// shows the settings it wrote (keys masked), the variables it exported and its outputs.
+// shows the settings it wrote (keys masked), the variables it exported and its outputs. What the
+// step printed is shown as the runner's log shows it: masking lines hidden, masked values as ***.
 import fs from 'node:fs'
 import path from 'node:path'
 import { secretForms } from '../src/core/secrets.ts'
 import { startFakeConvox } from '../test-support/fake-convox.ts'
 import type { StepResult } from '../test-support/run-action.ts'
-import { newRunner, removeRunner, runStep } from '../test-support/run-action.ts'
+import { newRunner, removeRunner, runnerView, runStep } from '../test-support/run-action.ts'
 
 const CONSOLE_TOKEN = 'demo-console-token-1234'
 const RACK_KEY = 'demoRackKeyAbCdEf123456'
@@ -15,8 +16,8 @@ const mask = (text: string) =>
 
 function show(title: string, step: StepResult): void {
   console.log(`\n=== ${title}: exit code ${step.code}`)
-  console.log('--- what the step printed')
-  console.log(mask(step.stdout.trim()))
+  console.log("--- what the step printed, as the runner's log shows it")
+  console.log(mask(runnerView(step.stdout).trim()))
   console.log(`--- files in ${step.outputs['config-dir']}`)
   const dir = step.outputs['config-dir'] ?? ''
   for (const name of fs.readdirSync(dir).sort()) {
@@ -57,7 +58,9 @@ try {
   })
   show(`Direct Rack login on ${rackFake.host}`, rackStep)
   const post = await runStep(runner, {}, { postOf: consoleStep })
-  console.log(`\n=== Post step of the Console login: exit code ${post.code}\n${post.stdout.trim()}`)
+  console.log(
+    `\n=== Post step of the Console login: exit code ${post.code}\n${mask(runnerView(post.stdout).trim())}`
+  )
 } finally {
   removeRunner(runner)
   await Promise.all([consoleFake.close(), rackFake.close()])

@@ -56,6 +56,8 @@ export interface FakeGitHub {
   secrets(environment?: string): Map<string, string>
   /** Makes the next `times` requests (of `method`, when given) fail this way. */
   fail(fault: FakeGitHubFault, options?: { times?: number; method?: string }): void
+  /** Connections a client still holds open (keep-alive): 0 once it closed its client. */
+  openConnections(): number
   close(): Promise<void>
 }
 
@@ -191,7 +193,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       record.status = handle(method, url.slice(prefix.length), body, token, res)
     })
   })
-  const { port, close } = await listenOnLoopback(server)
+  const { port, close, openConnections } = await listenOnLoopback(server)
 
   return {
     apiUrl: `https://127.0.0.1:${port}${prefix}`,
@@ -203,6 +205,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     fail(fault, opts = {}) {
       faults.push({ fault, times: opts.times ?? 1, method: opts.method })
     },
+    openConnections,
     close() {
       return close()
     }

@@ -51,6 +51,8 @@ export interface FakeGitLab {
   get(key: string, scope?: string): FakeVariable | undefined
   /** Makes the next `times` requests of `method` (all when omitted) answer `status`, with `message` if given. */
   fail(status: number, options?: { times?: number; method?: string; message?: string }): void
+  /** Connections a client still holds open (keep-alive): 0 once it closed its client. */
+  openConnections(): number
   close(): Promise<void>
 }
 
@@ -204,7 +206,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
       record.status = handle(method, url, body, token ?? '', res)
     })
   })
-  const { port, close } = await listenOnLoopback(server)
+  const { port, close, openConnections } = await listenOnLoopback(server)
   return {
     apiUrl: `https://127.0.0.1:${port}/api/v4`,
     projectId,
@@ -216,6 +218,7 @@ export async function startFakeGitLab(options: FakeGitLabOptions = {}): Promise<
     fail(status, opts = {}) {
       faults.push({ status, times: opts.times ?? 1, method: opts.method, message: opts.message })
     },
+    openConnections,
     close
   }
 }

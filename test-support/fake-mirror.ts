@@ -34,6 +34,8 @@ export interface FakeMirror {
   caPath: string
   requests: MirrorRequest[]
   route(path: string, route: MirrorRoute): void
+  /** Connections a client still holds open (keep-alive): 0 once it closed its clients. */
+  openConnections(): number
   close(): Promise<void>
 }
 
@@ -80,7 +82,7 @@ export async function startFakeMirror(routes: Record<string, MirrorRoute> = {}):
     if (route.cutAfter === undefined) return void res.end(body)
     res.write(body.subarray(0, route.cutAfter), () => req.socket.destroy())
   })
-  const { port, close } = await listenOnLoopback(server)
+  const { port, close, openConnections } = await listenOnLoopback(server)
 
   return {
     url: `https://127.0.0.1:${port}`,
@@ -90,6 +92,7 @@ export async function startFakeMirror(routes: Record<string, MirrorRoute> = {}):
       table.set(path, route)
       failures.delete(path)
     },
+    openConnections,
     close() {
       return close()
     }

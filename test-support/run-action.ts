@@ -188,6 +188,30 @@ export async function runStep(
   return result
 }
 
+/**
+ * A step's stdout as a person sees it in the runner's log: the runner hides each `::add-mask::`
+ * line and from then on shows the value it registered as `***`, wherever it appears; it shows a
+ * group as a heading to fold, errors and warnings by their kind, and debug lines not at all.
+ */
+export function runnerView(stdout: string): string {
+  const masked: string[] = []
+  const shown: string[] = []
+  for (const line of stdout.split('\n')) {
+    const command = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line)
+    const [name, text] = command ? [command[1]!, decodeCommand(command[2]!)] : ['', line]
+    if (name === 'add-mask') {
+      if (text) masked.push(text)
+      // Longest first, so a value that contains another is masked whole.
+      masked.sort((a, b) => b.length - a.length)
+      continue
+    }
+    if (name === 'endgroup' || name === 'debug') continue
+    const prefix = { group: '▾ ', error: 'Error: ', warning: 'Warning: ', notice: 'Notice: ' }[name] ?? ''
+    shown.push(prefix + masked.reduce((all, value) => all.split(value).join('***'), text))
+  }
+  return shown.join('\n')
+}
+
 function decodeCommand(text: string): string {
   return text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
 }

@@ -99,11 +99,12 @@ export function testTls(): TestTls {
 
 /**
  * Starts an HTTPS server of the fakes on a free loopback port. `close` also cuts open keep-alive
- * connections, so a test never waits for a client's idle socket.
+ * connections, so a test never waits for a client's idle socket; `openConnections` counts the
+ * connections a client has not closed yet.
  */
 export async function listenOnLoopback(
   server: import('node:net').Server
-): Promise<{ port: number; close: () => Promise<void> }> {
+): Promise<{ port: number; close: () => Promise<void>; openConnections: () => number }> {
   const sockets = new Set<import('node:stream').Duplex>()
   server.on('connection', socket => {
     sockets.add(socket)
@@ -112,6 +113,7 @@ export async function listenOnLoopback(
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   return {
     port: (server.address() as import('node:net').AddressInfo).port,
+    openConnections: () => sockets.size,
     close() {
       for (const socket of sockets) socket.destroy()
       return new Promise(resolve => server.close(() => resolve()))

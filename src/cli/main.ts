@@ -307,7 +307,6 @@ async function install(
         version: settings.version,
         downloadUrl: settings.downloadUrl,
         platform: process.platform,
-        naming: FLAG_NAMING,
         arch: process.arch,
         // The tool cache's layout, one directory per version, under --cache-dir.
         toolCacheDir: settings.cacheDir,
@@ -316,6 +315,7 @@ async function install(
         programs: actionsExecRunner,
         environment: ctx.env,
         log,
+        naming: FLAG_NAMING,
         clock: realClock,
         proxyEnv: ctx.env
       })

@@ -55,7 +55,7 @@ export interface FlowOptions {
     passwordNext?: string
     store?: SecretStore
   }
-  cli?: Omit<InstallCliOptions, 'log' | 'clock' | 'naming'>
+  cli?: Omit<InstallCliOptions, 'log' | 'naming' | 'clock'>
   /** Whether the login's variables go to later steps (`export-env`). */
   exportEnv: boolean
   /** Whether later steps get `login.actor` as CONVOX_ACTOR (with exportEnv): not over the job's own. */
@@ -96,7 +96,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
   const actor = options.login.actor ?? ''
   const cli = options.cli
     ? await log.group('Install the Convox CLI', () =>
-        installCli({ ...options.cli!, log, clock: options.clock, naming: frontend.naming })
+        installCli({ ...options.cli!, log, naming: frontend.naming, clock: options.clock })
       )
     : undefined
   if (cli) frontend.addPath(cli.dir)
@@ -139,6 +139,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
     return { login: result, password, keyroll, cli, token, actor }
   } finally {
     session.api?.close()
+    options.keyroll?.store?.close()
   }
 }
 

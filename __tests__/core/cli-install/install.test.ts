@@ -1,14 +1,17 @@
-import { execFile } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import type { InstallCliOptions, InstalledCli } from '../../../src/core/cli-install/install.ts'
 import { cliAsset } from '../../../src/core/cli-install/release.ts'
 import { INPUT_NAMING } from '../../../src/core/naming.ts'
 import { fakeCli, otherArch, realExecutable } from '../../../test-support/fake-cli.ts'
 import type { FakeMirror } from '../../../test-support/fake-mirror.ts'
+import { closedPort } from '../../../test-support/tls.ts'
+import type { DriverOptions, InstallRunner } from '../../../test-support/install-driver.ts'
+import {
+  installInDriver,
+  newInstallRunner,
+  removeInstallRunners
+} from '../../../test-support/install-driver.ts'
 import {
   HTML_PAGE,
   LATEST_RELEASE_PATH,
@@ -16,117 +19,15 @@ import {
   startFakeMirror
 } from '../../../test-support/fake-mirror.ts'
 
-const run = promisify(execFile)
-const module = (file: string) => new URL(`../../../src/${file}`, import.meta.url).href
-
-/**
- * The installer runs where the action runs: a Node 24 process of its own, with a runner's
- * environment and the toolkit's downloader and program runner, as src/action/main.ts passes them,
- * trusting the fake's CA through NODE_EXTRA_CA_CERTS (tool-cache's HTTP client has no other way
- * in). tool-cache's own test hooks shorten its 10-20 s wait between retries.
- */
-const DRIVER = `
-globalThis.TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS = 0
-globalThis.TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS = 0
-const fs = await import('node:fs')
-const { installCli } = await import(process.env.INSTALL_MODULE)
-const { toolCacheDownloader } = await import(process.env.TOOL_CACHE_MODULE)
-const { actionsExecRunner } = await import(process.env.EXEC_MODULE)
-const { frontend, ...options } = JSON.parse(process.env.INSTALL_OPTIONS)
-const naming = frontend === 'command'
-  ? (await import(process.env.ARGS_MODULE)).FLAG_NAMING
-  : (await import(process.env.NAMING_MODULE)).INPUT_NAMING
-const lines = []
-const log = { info: m => lines.push(m), warning: m => lines.push(m), debug: () => {}, secret: () => {} }
-let outcome
-try {
-  outcome = { result: await installCli({
-    toolCacheDir: process.env.RUNNER_TOOL_CACHE,
-    tempDir: process.env.RUNNER_TEMP,
-    downloader: toolCacheDownloader,
-    programs: actionsExecRunner,
-    environment: process.env,
-    ...options,
-    naming,
-    log
-  }) }
-} catch (error) {
-  outcome = { error: { name: error.name, message: error.message } }
-}
-fs.writeFileSync(process.env.OUTCOME_FILE, JSON.stringify({ ...outcome, log: lines }))
-// As the action's steps do: a CLI that hangs is given up on, not waited for.
-process.exit(0)
-`
-
-type DriverOptions = Omit<
-  InstallCliOptions,
-  | 'log'
-  | 'naming'
-  | 'platform'
-  | 'arch'
-  | 'toolCacheDir'
-  | 'tempDir'
-  | 'downloader'
-  | 'programs'
-  | 'environment'
-> &
-  Partial<Pick<InstallCliOptions, 'platform' | 'arch'>> & {
-    /** Whose names the sentences use: the action's inputs (the default) or the command's flags. */
-    frontend?: 'action' | 'command'
-  }
-
-interface Runner {
-  root: string
-  toolCache: string
-  temp: string
-}
-
-interface Outcome {
-  result?: InstalledCli
-  error?: { name: string; message: string }
-  log: string[]
-}
+/** The installer in a driver process of its own, as the action runs it (test-support/install-driver.ts). */
 
 const platform = process.platform
 const arch = process.arch
-const roots: string[] = []
-
-function newRunner(): Runner {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-login-cli-'))
-  roots.push(root)
-  const runner = {
-    root,
-    toolCache: path.join(root, 'tool-cache'),
-    temp: path.join(root, 'temp')
-  }
-  fs.mkdirSync(runner.toolCache)
-  fs.mkdirSync(runner.temp)
-  return runner
-}
-
 let mirror: FakeMirror
-
-async function install(runner: Runner, options: DriverOptions) {
-  const outcomeFile = path.join(runner.root, 'outcome.json')
-  await run(process.execPath, ['--input-type=module', '-e', DRIVER], {
-    env: {
-      PATH: process.env.PATH,
-      RUNNER_TOOL_CACHE: runner.toolCache,
-      RUNNER_TEMP: runner.temp,
-      NODE_EXTRA_CA_CERTS: mirror.caPath,
-      INSTALL_MODULE: module('core/cli-install/install.ts'),
-      TOOL_CACHE_MODULE: module('toolkit/tool-cache.ts'),
-      EXEC_MODULE: module('toolkit/exec.ts'),
-      NAMING_MODULE: module('core/naming.ts'),
-      ARGS_MODULE: module('cli/args.ts'),
-      INSTALL_OPTIONS: JSON.stringify({ platform, arch, apiUrl: mirror.url, ...options }),
-      OUTCOME_FILE: outcomeFile
-    },
-    // A CLI the installer failed to stop would keep the driver alive.
-    timeout: 30_000
-  })
-  return JSON.parse(fs.readFileSync(outcomeFile, 'utf8')) as Outcome
-}
+const newRunner = newInstallRunner
+type Runner = InstallRunner
+const install = (runner: Runner, options: DriverOptions, extra?: { lingerMs?: number }) =>
+  installInDriver(mirror, runner, options, extra)
 
 const template = () => `${mirror.url}/convox/{version}/{asset}`
 const v3Path = (version: string) =>
@@ -142,7 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mirror.close()
-  for (const root of roots) fs.rmSync(root, { recursive: true, force: true })
+  removeInstallRunners()
 })
 
 // The stand-in CLI is a Linux executable (test-support/fake-cli.ts), and the installer runs it.
@@ -307,9 +208,47 @@ describeOnLinux('installCli', () => {
       apiUrl: 'https://127.0.0.1:9',
       retryForMs: 0
     })
+    // The REST client's one "no answer" sentence (src/core/http/rest.ts), with the lookup's advice.
     expect(outcome.error?.message).toMatch(
-      /^Asking https:\/\/127.0.0.1:9\/repos\/convox\/convox\/releases\/latest for the latest Convox CLI failed: connection refused, still after [\d.]+s; pin cli-version/
+      /^Could not ask https:\/\/127.0.0.1:9\/repos\/convox\/convox\/releases\/latest for the latest Convox CLI: no answer from https:\/\/127.0.0.1:9 \(connection refused, still after [\d.]+s\); pin cli-version/
     )
+  })
+
+  it.each([
+    ['does not resolve', async () => 'cli.example.invalid', /the host name does not resolve/],
+    [
+      'refuses connections',
+      async () => `127.0.0.1:${await closedPort()}`,
+      /it refuses connections, still after [\d.]+s/
+    ]
+  ])(
+    "fails within seconds, not tool-cache's retries, when the download host %s",
+    async (_name, host, cause) => {
+      const where = await host()
+      const runner = newRunner()
+      const started = performance.now()
+      const outcome = await install(runner, {
+        version: '3.24.9',
+        downloadUrl: `https://${where}/convox/{version}/{asset}`
+      })
+      expect(performance.now() - started).toBeLessThan(8_000)
+      expect(outcome.error?.name).toBe('ConvoxError')
+      expect(outcome.error?.message).toMatch(
+        new RegExp(`^Could not download the Convox CLI from ${where.replaceAll('.', '\\.')}: `)
+      )
+      expect(outcome.error?.message).toMatch(cause)
+      expect(outcome.error?.message).toMatch(
+        /; check the host in cli-download-url, and that the mirror has cli-version 3\.24\.9\.$/
+      )
+      expect(fs.readdirSync(runner.toolCache)).toEqual([])
+    }
+  )
+
+  it('leaves no connection open to the API or the mirror once it is done', async () => {
+    const runner = newRunner()
+    const outcome = await install(runner, { version: 'latest', downloadUrl: template() }, { lingerMs: 3000 })
+    expect(outcome.result).toMatchObject({ version: '3.24.9' })
+    expect(outcome.openWhileAlive).toBe(0)
   })
 })
 

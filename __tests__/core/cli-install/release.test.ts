@@ -230,10 +230,16 @@ describe('downloadStatusError', () => {
     [403, '3.99.0', v3, true, /^Downloading the Convox CLI from \S+ failed: HTTP 403\.$/],
     [500, '3.99.0', v3, false, /failed: HTTP 500\.$/]
   ])('HTTP %i for %s', (status, version, asset, mirror, message) => {
-    const error = downloadStatusError(URL, status, version, asset, mirror)
+    const error = downloadStatusError(URL, status, version, asset, mirror, INPUT_NAMING)
     expect(error.name).toBe('ConvoxError')
     expect(error.message).toMatch(message)
     expect(error.message).toContain(URL)
+  })
+
+  it("names the command's flags in the command", () => {
+    expect(downloadStatusError(URL, 404, '3.99.0', v3, true, FLAG_NAMING).message).toMatch(
+      /the mirror has no convox-linux for 3\.99\.0; check --download-url and --version\.$/
+    )
   })
 })
 

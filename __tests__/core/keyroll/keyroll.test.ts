@@ -83,6 +83,8 @@ class MemoryStore implements SecretStore {
     this.next = undefined
     this.afterChange()
   }
+
+  close(): void {}
 }
 
 /** Keys are never printed by the tests either: operations show which key, not the key. */

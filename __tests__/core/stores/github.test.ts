@@ -88,7 +88,23 @@ function failureOf(promise: Promise<unknown>): Promise<ConvoxError> {
   )
 }
 
+/** Waits a moment for the server to see a client's close. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await new Promise(resolve => setTimeout(resolve, 10))
+}
+
 describe('GitHubSecretStore', () => {
+  it('keeps one connection for its requests, and close() ends it', async () => {
+    const { fake, makeStore } = await setup()
+    const store = makeStore()
+    await store.writeNext(NEW_KEY)
+    await store.deleteNext()
+    expect(fake.openConnections()).toBe(1)
+    store.close()
+    await until(() => fake.openConnections() === 0)
+    expect(fake.openConnections()).toBe(0)
+  })
+
   it('keeps a key in NEXT until CONVOX_PASSWORD holds it, reading the public key once', async () => {
     const { fake, makeStore } = await setup()
     const store = makeStore()

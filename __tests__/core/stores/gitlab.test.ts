@@ -31,6 +31,16 @@ function store(name: string, options: { token?: string; project?: string } = {})
 }
 
 describe('GitLabVariableStore', () => {
+  it('keeps one connection for its requests, and close() ends it', async () => {
+    gitlab.set({ key: 'CLOSE', value: 'OldValue12345678', masked: true })
+    const s = store('CLOSE')
+    await s.writeNext(KEY)
+    expect(gitlab.openConnections()).toBe(1)
+    s.close()
+    for (let i = 0; i < 100 && gitlab.openConnections() > 0; i++) await new Promise(r => setTimeout(r, 10))
+    expect(gitlab.openConnections()).toBe(0)
+  })
+
   it('creates NEXT like NAME, updates it in place the second time, and by the project path too', async () => {
     gitlab.set({ key: 'A', value: 'OldValue12345678', masked: true, protected: true, variable_type: 'file' })
     await store('A').writeNext(KEY)

@@ -9,6 +9,7 @@ import type { FakeMirror } from '../../../test-support/fake-mirror.ts'
 import { HTML_PAGE, startFakeMirror } from '../../../test-support/fake-mirror.ts'
 import type { Runner } from '../../../test-support/run-action.ts'
 import { findLeaks, newRunner, removeRunner, runStep } from '../../../test-support/run-action.ts'
+import { closedPort } from '../../../test-support/tls.ts'
 
 /**
  * The CLI install through the action, as a deploy job uses it: login plus cli-version, then a
@@ -108,4 +109,32 @@ describeOnLinux('cli-version through the action', () => {
     expect(fs.readdirSync(runner.toolCache)).toEqual([])
     expect(step.path).toEqual([])
   })
+
+  // tool-cache alone retried these for 20 to 40 s (docs/performance.md).
+  it.each([
+    ['does not resolve', async () => 'cli.example.invalid', /: the host name does not resolve \(/],
+    [
+      'refuses connections',
+      async () => `127.0.0.1:${await closedPort()}`,
+      /: it refuses connections, still after/
+    ],
+    ['has no such version (404)', async () => mirror.url.replace('https://', ''), /\(HTTP 404\)/]
+  ])(
+    "a download host that %s: one sentence in the action's words, within seconds",
+    async (_name, host, cause) => {
+      const where = await host()
+      const runner = fresh()
+      const step = await runStep(runner, {
+        ...inputs('3.99.0'),
+        'cli-download-url': `https://${where}/convox/{version}/{asset}`
+      })
+      expect(step.durationMs).toBeLessThan(8_000)
+      expect(step.code).toBe(1)
+      expect(step.error).toContain(where)
+      expect(step.error).toMatch(cause)
+      expect(step.error).toMatch(/cli-download-url.*cli-version( 3\.99\.0)?\.$/)
+      expect(step.error).not.toMatch(/--/)
+      expect(fs.existsSync(path.join(runner.home, '.convox'))).toBe(false)
+    }
+  )
 })

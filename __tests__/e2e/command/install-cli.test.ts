@@ -9,6 +9,7 @@ import { realExecutable } from '../../../test-support/fake-cli.ts'
 import { startFakeMirror } from '../../../test-support/fake-mirror.ts'
 import { parseFileCommands } from '../../../test-support/run-action.ts'
 import { evalInBash, machinePool, runCli } from '../../../test-support/run-cli.ts'
+import { closedPort } from '../../../test-support/tls.ts'
 
 /**
  * convox-login install-cli end to end: the action's installer under --cache-dir, one directory per
@@ -121,4 +122,36 @@ describe('install-cli', () => {
     expect(result.stderr).toMatch(/^convox-login: .*404/m)
     expect(result.stdout).toBe('false\n')
   })
+
+  // tool-cache alone retried these for 20 to 40 s (docs/performance.md).
+  it.each([
+    ['does not resolve', async () => 'cli.example.invalid', /: the host name does not resolve \(/],
+    [
+      'refuses connections',
+      async () => `127.0.0.1:${await closedPort()}`,
+      /: it refuses connections, still after/
+    ],
+    ['has no such version (404)', async () => mirror.url.replace('https://', ''), /\(HTTP 404\)/]
+  ])(
+    "a download host that %s: one sentence in the command's words, within seconds",
+    async (_name, host, cause) => {
+      const where = await host()
+      const started = performance.now()
+      const result = await runCli(machines.fresh(), [
+        'install-cli',
+        '--version',
+        '3.99.0',
+        '--download-url',
+        `https://${where}/convox/{version}/{asset}`
+      ])
+      expect(performance.now() - started).toBeLessThan(8_000)
+      expect(result.code).toBe(1)
+      const lines = result.stderr.trim().split('\n')
+      expect(lines.at(-1)).toMatch(/^convox-login: /)
+      expect(lines.at(-1)).toContain(where)
+      expect(lines.at(-1)).toMatch(cause)
+      expect(lines.at(-1)).toMatch(/--download-url.*--version( 3\.99\.0)?\.$/)
+      expect(lines.at(-1)).not.toMatch(/cli-download-url|cli-version/)
+    }
+  )
 })

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { cliAsset } from '../../../src/core/cli-install/release.ts'
+import { INPUT_NAMING } from '../../../src/core/naming.ts'
 import type { FakeConvox } from '../../../test-support/fake-convox.ts'
 import { startFakeConvox } from '../../../test-support/fake-convox.ts'
 import { realExecutable } from '../../../test-support/fake-cli.ts'
@@ -32,7 +33,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 }
 const RACK_KEY = 'RegistryTestRackKey0123456789'
 const CLI_VERSION = '3.24.9'
-const CLI_ASSET = `/convox/${CLI_VERSION}/${cliAsset(CLI_VERSION, process.platform, process.arch).asset}`
+const CLI_ASSET = `/convox/${CLI_VERSION}/${cliAsset(CLI_VERSION, process.platform, process.arch, INPUT_NAMING).asset}`
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'convox-login-registry-'))
 const ran: string[] = []
 let registry: LoopbackRegistry

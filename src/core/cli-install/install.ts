@@ -1,28 +1,19 @@
 import { chmodSync, existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import { dirname, join } from 'node:path'
-import { classifyNetworkError, NetworkError } from '../api.ts'
+import { classifyNetworkError } from '../api.ts'
 import type { Clock } from '../clock.ts'
-import { formatDuration, realClock } from '../clock.ts'
+import { realClock } from '../clock.ts'
 import { ConvoxError } from '../errors.ts'
-import type { HttpsAnswer } from '../http/https.ts'
-import { HttpsClient, httpsTarget } from '../http/https.ts'
 import type { Log } from '../log.ts'
 import type { Naming } from '../naming.ts'
-import { REQUEST_TIMEOUT_MS, USER_AGENT } from '../http/request-defaults.ts'
 import type { ProxyEnv } from '../http/proxy.ts'
-import { describeNetworkError, isTransientStatus, retryTransient } from '../http/retry.ts'
+import { describeNetworkError } from '../http/retry.ts'
+import { probeDownloadHost, unreachableCause } from './download-probe.ts'
 import { readHead } from './file-head.ts'
+import { resolveLatest } from './latest.ts'
 import type { CliAsset } from './release.ts'
-import {
-  checkExecutable,
-  cliAsset,
-  cliDownloadUrl,
-  DEFAULT_GITHUB_API_URL,
-  downloadStatusError,
-  latestReleaseUrl,
-  latestTag
-} from './release.ts'
+import { checkExecutable, cliAsset, cliDownloadUrl, downloadStatusError } from './release.ts'
 import type { ProgramRunner } from './run-check.ts'
 import { cliReports } from './run-check.ts'
 
@@ -67,8 +58,6 @@ export interface InstallCliOptions {
   /** GITHUB_API_URL; https://api.github.com when empty. */
   apiUrl?: string
   platform: NodeJS.Platform
-  /** The front end's names for its options, for the sentences that name one. */
-  naming: Naming
   /** `process.arch`: it names the tool cache's arch directory, as tool-cache's own default does. */
   arch: string
   /** The runner's tool cache (RUNNER_TOOL_CACHE). */
@@ -80,12 +69,15 @@ export interface InstallCliOptions {
   /** The environment later steps get, of which the version run keeps only what a program needs to start. */
   environment: Readonly<Record<string, string | undefined>>
   log: Log
+  /** The front end's names for the options its sentences suggest (cli-download-url, cli-version). */
+  naming: Naming
   clock?: Clock
   /** How long resolving `latest` retries network errors, 5xx and 429; 60s when omitted. */
   retryForMs?: number
   /**
-   * The proxy variables of the environment (HTTPS_PROXY, NO_PROXY) for resolving `latest`; the
-   * download itself is tool-cache's, which reads them from the environment on its own.
+   * The proxy variables of the environment (HTTPS_PROXY, NO_PROXY) for resolving `latest` and the
+   * probe before a download; the download itself is tool-cache's, which reads them from the
+   * environment on its own.
    */
   proxyEnv?: ProxyEnv
   /** How long `convox version` may run before it is killed; 20s when omitted. */
@@ -175,7 +167,14 @@ async function download(
   options: InstallCliOptions
 ): Promise<void> {
   const { downloader, log, toolCacheDir, arch } = options
+  const mirror = !!options.downloadUrl
   log.info(`Downloading Convox CLI ${version} from ${url}`)
+  const unreachableHost = await probeDownloadHost(url, {
+    proxyEnv: options.proxyEnv,
+    clock: options.clock ?? realClock
+  })
+  if (unreachableHost)
+    throw unreachable(url, unreachableCause(unreachableHost), version, mirror, options.naming)
   const file = join(options.tempDir, randomUUID())
   try {
     try {
@@ -184,7 +183,7 @@ async function download(
       await downloader.download(url, file)
     } catch (error) {
       if (error instanceof HttpStatusError) {
-        throw downloadStatusError(url, error.status, version, asset, !!options.downloadUrl)
+        throw downloadStatusError(url, error.status, version, asset, mirror, options.naming)
       }
       const cause = describeNetworkError(classifyNetworkError(error as NodeJS.ErrnoException))
       throw new ConvoxError(`Downloading the Convox CLI from ${url} failed: ${cause}.`)
@@ -198,46 +197,22 @@ async function download(
   }
 }
 
-/** The tag of the latest release, retried like the Convox API (retry.ts) within `retryForMs`. */
-async function resolveLatest(options: InstallCliOptions): Promise<string> {
-  const { log } = options
-  const clock = options.clock ?? realClock
-  const budgetMs = options.retryForMs ?? 60_000
-  const url = latestReleaseUrl(options.apiUrl || DEFAULT_GITHUB_API_URL)
-  const headers: Record<string, string> = {
-    Accept: 'application/vnd.github+json',
-    'User-Agent': USER_AGENT,
-    'X-GitHub-Api-Version': '2022-11-28'
-  }
-  if (options.token) headers.Authorization = `Bearer ${options.token}`
-  const client = new HttpsClient({ proxyEnv: options.proxyEnv })
-  const start = clock.now()
-  const stillAfter = (failure: string) =>
-    latestFailure(url, `${failure}, still after ${formatDuration(clock.now() - start)}`)
-  let answer: HttpsAnswer
-  try {
-    answer = await retryTransient(
-      {
-        label: `GET ${url}`,
-        send: () => client.request(httpsTarget(url), { headers, timeoutMs: REQUEST_TIMEOUT_MS })
-      },
-      { budgetMs, clock, log }
-    )
-  } catch (error) {
-    if (!(error instanceof NetworkError)) throw error
-    const failure = describeNetworkError(error)
-    throw error.transient ? stillAfter(failure) : latestFailure(url, failure)
-  } finally {
-    client.close()
-  }
-  if (isTransientStatus(answer.status)) throw stillAfter(`HTTP ${answer.status}`)
-  const version = latestTag(url, answer.status, answer.body, answer.headers['x-ratelimit-remaining'])
-  log.info(`The latest Convox CLI is ${version}`)
-  return version
-}
-
-function latestFailure(url: string, cause: string): ConvoxError {
-  return new ConvoxError(
-    `Asking ${url} for the latest Convox CLI failed: ${cause}; pin cli-version to a version such as 3.24.9 to skip this.`
-  )
+/**
+ * A download host that cannot be reached: the host is named, with what to change in the words
+ * of the front end (`cli-download-url` or `--download-url`).
+ */
+function unreachable(
+  url: string,
+  cause: string,
+  version: string,
+  mirror: boolean,
+  naming: Naming
+): ConvoxError {
+  const { host } = new URL(url)
+  const downloadUrl = naming.ref('cli-download-url')
+  const pinned = `${naming.ref('cli-version')} ${version}`
+  const advice = mirror
+    ? `check the host in ${downloadUrl}, and that the mirror has ${pinned}`
+    : `if this machine cannot reach ${host}, set ${downloadUrl} to a mirror it can reach that has ${pinned}`
+  return new ConvoxError(`Could not download the Convox CLI from ${host}: ${cause} (${url}); ${advice}.`)
 }

@@ -131,19 +131,28 @@ export function latestTag(url: string, status: number, body: string, rateLimitRe
   )
 }
 
-/** An answer other than 200 to the download. */
+/**
+ * Whether a status to the download means the file does not exist. S3 answers 403, not 404, for a
+ * missing key when the bucket cannot be listed: on the official v2 bucket that is what it means.
+ */
+export function isMissingStatus(status: number, asset: CliAsset, mirror: boolean): boolean {
+  return status === 404 || status === 410 || (status === 403 && asset.generation === 'v2' && !mirror)
+}
+
+/** An answer other than 200 to the download, in the words of the front end the user is in. */
 export function downloadStatusError(
   url: string,
   status: number,
   version: string,
   asset: CliAsset,
-  mirror: boolean
+  mirror: boolean,
+  naming: Naming
 ): ConvoxError {
-  // S3 answers 403, not 404, for a missing key when the bucket cannot be listed.
-  const missing = status === 404 || (status === 403 && asset.generation === 'v2' && !mirror)
-  if (!missing) return new ConvoxError(`Downloading the Convox CLI from ${url} failed: HTTP ${status}.`)
+  if (!isMissingStatus(status, asset, mirror)) {
+    return new ConvoxError(`Downloading the Convox CLI from ${url} failed: HTTP ${status}.`)
+  }
   const hint = mirror
-    ? `the mirror has no ${asset.asset} for ${version}; check cli-download-url and cli-version`
+    ? `the mirror has no ${asset.asset} for ${version}; check ${naming.ref('cli-download-url')} and ${naming.ref('cli-version')}`
     : asset.generation === 'v3'
       ? 'pick a tag listed at https://github.com/convox/convox/releases; v3 tags have no v (3.24.9, not v3.24.9)'
       : 'v2 versions are the 14-digit tags listed at https://github.com/convox/rack/releases' +

@@ -1,18 +1,13 @@
-import { rootCertificates } from 'node:tls'
-import { apiBase, isSuccess } from '../http/api-base.ts'
-import { NetworkError } from '../api.ts'
 import type { Clock } from '../clock.ts'
 import { ConvoxError, InputError } from '../errors.ts'
+import { gitHubHeaders } from '../http/github-api.ts'
 import type { HttpsAnswer } from '../http/https.ts'
-import { HttpsClient, httpsTarget } from '../http/https.ts'
 import { parseJson } from '../http/json.ts'
 import type { Log } from '../log.ts'
-import { REQUEST_TIMEOUT_MS, USER_AGENT } from '../http/request-defaults.ts'
 import type { ProxyEnv } from '../http/proxy.ts'
-import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from '../http/retry.ts'
+import { answered, isSuccess, RestClient } from '../http/rest.ts'
+import { parseRetryAfter } from '../http/retry.ts'
 import type { SecretStore } from './store.ts'
-import { secretForms } from '../secrets.ts'
-import { serverLine } from '../http/server-text.ts'
 
 export interface GitHubSecretStoreOptions {
   /** GITHUB_API_URL: `https://api.github.com`, or `https://<host>/api/v3` on GitHub Enterprise Server. */
@@ -33,7 +28,6 @@ export interface GitHubSecretStoreOptions {
   retryForMs?: number
 }
 
-const API_VERSION = '2022-11-28'
 /** `<name>` is written after the rack already took the new key: outlasting a GitHub hiccup beats failing there. */
 const DEFAULT_RETRY_MS = 5 * 60_000
 
@@ -48,28 +42,33 @@ interface PublicKey {
  */
 export class GitHubSecretStore implements SecretStore {
   private readonly options: GitHubSecretStoreOptions
-  private readonly apiBase: URL
-  /** Secrets path of the scope, from the API root: `/repos/o/r/actions/secrets` or the environment's. */
+  /** Secrets path of the scope, below the API root: `repos/o/r/actions/secrets` or the environment's. */
   private readonly scopePath: string
-  private readonly client: HttpsClient
+  private readonly rest: RestClient
   private publicKey: PublicKey | undefined
 
   constructor(options: GitHubSecretStoreOptions) {
     if (!/^[\w.-]+\/[\w.-]+$/.test(options.repository)) {
       throw new InputError(`The repository "${options.repository}" is not of the form owner/repo.`)
     }
-    this.apiBase = apiBase(options.apiUrl, 'GitHub')
-    options.log.secret(options.token)
     this.options = options
     const [owner, repo] = options.repository.split('/').map(encodeURIComponent)
     this.scopePath =
       options.environment === undefined
-        ? `/repos/${owner}/${repo}/actions/secrets`
-        : `/repos/${owner}/${repo}/environments/${encodeURIComponent(options.environment)}/secrets`
-    const caCert = options.tls?.caCert
-    this.client = new HttpsClient({
-      ca: caCert ? [...rootCertificates, caCert] : undefined,
-      proxyEnv: options.proxyEnv
+        ? `repos/${owner}/${repo}/actions/secrets`
+        : `repos/${owner}/${repo}/environments/${encodeURIComponent(options.environment)}/secrets`
+    this.rest = new RestClient({
+      apiUrl: options.apiUrl,
+      name: 'GitHub',
+      headers: gitHubHeaders(options.token),
+      secret: options.token,
+      caCert: options.tls?.caCert,
+      proxyEnv: options.proxyEnv,
+      clock: options.clock,
+      log: options.log,
+      retryForMs: options.retryForMs ?? DEFAULT_RETRY_MS,
+      // Also waits out GitHub's rate limits.
+      waitFor: rateLimitDelay
     })
   }
 
@@ -91,7 +90,7 @@ export class GitHubSecretStore implements SecretStore {
 
   async deleteNext(): Promise<void> {
     const what = `delete ${this.describe('next')}`
-    const answer = await this.request(what, 'DELETE', this.secretPath('next'))
+    const answer = await this.rest.request({ what, method: 'DELETE', path: this.secretPath('next') })
     // Already gone is what we wanted. In a keyroll the same token wrote this secret moments
     // before, so a 404 means it is gone, not that the token cannot see the repository.
     if (answer.status === 404) return
@@ -102,19 +101,19 @@ export class GitHubSecretStore implements SecretStore {
     this.options.log.secret(key)
     const what = `write ${this.describe(which)}`
     const publicKey = await this.getPublicKey(what)
-    const body = JSON.stringify({ encrypted_value: await seal(key, publicKey.key), key_id: publicKey.key_id })
-    const answer = await this.request(what, 'PUT', this.secretPath(which), body)
+    const body = { encrypted_value: await seal(key, publicKey.key), key_id: publicKey.key_id }
+    const answer = await this.rest.request({ what, method: 'PUT', path: this.secretPath(which), body })
     if (!isSuccess(answer.status)) throw this.failure(what, answer)
   }
 
   private async getPublicKey(what: string): Promise<PublicKey> {
     if (this.publicKey) return this.publicKey
-    const answer = await this.request(what, 'GET', `${this.scopePath}/public-key`)
+    const answer = await this.rest.request({ what, path: `${this.scopePath}/public-key` })
     if (!isSuccess(answer.status)) throw this.failure(what, answer)
     const parsed = parseJson(answer.body) as Partial<PublicKey> | undefined
     if (typeof parsed?.key_id !== 'string' || typeof parsed.key !== 'string') {
       throw new ConvoxError(
-        `Could not ${what}: ${this.apiBase.href} answered the public-key request without a key; check that it is the GitHub API URL.`
+        `Could not ${what}: ${this.rest.base.href} answered the public-key request without a key; check that it is the GitHub API URL.`
       )
     }
     this.publicKey = { key_id: parsed.key_id, key: parsed.key }
@@ -131,7 +130,7 @@ export class GitHubSecretStore implements SecretStore {
 
   private failure(what: string, answer: HttpsAnswer): ConvoxError {
     const { environment, repository } = this.options
-    const said = githubMessage(answer.body, this.options.token)
+    const said = githubMessage(answer.body, this.rest)
     const suffix = said ? ` (GitHub: "${said}")` : ''
     let cause: string
     if (answer.status === 401) {
@@ -149,58 +148,16 @@ export class GitHubSecretStore implements SecretStore {
           : `GitHub answered ${answer.status}, so environment ${environment} does not exist in ${repository} or the ` +
             `github-token may not write its secrets: ${access}`
     } else if (answer.status >= 300 && answer.status < 400) {
-      const location = serverLine(String(answer.headers.location ?? ''), secretForms(this.options.token))
+      const location = this.rest.said(String(answer.headers.location ?? ''))
       cause = `GitHub answered ${answer.status}, a redirect${location ? ` to ${location}` : ''}: check GITHUB_API_URL`
     } else {
-      cause = `GitHub answered ${answer.status}${isTransientStatus(answer.status) ? ' until the retries ran out' : ''}`
+      cause = answered(this.rest, answer)
     }
     return new ConvoxError(`Could not ${what}: ${cause}${suffix}.`)
   }
 
-  /**
-   * Sends a request through retryTransient, which also waits out GitHub's rate limits; returns
-   * the first other answer, or the last transient one.
-   */
-  private async request(
-    what: string,
-    method: 'GET' | 'PUT' | 'DELETE',
-    path: string,
-    body?: string
-  ): Promise<HttpsAnswer> {
-    const { clock, log } = this.options
-    // Relative to the API root, which on GitHub Enterprise Server has a path of its own.
-    const url = new URL(`.${path}`, this.apiBase)
-    try {
-      return await retryTransient(
-        {
-          label: `${method} ${url.pathname} on ${url.host}`,
-          send: () => this.send(method, url, body),
-          waitFor: rateLimitDelay
-        },
-        { budgetMs: this.options.retryForMs ?? DEFAULT_RETRY_MS, clock, log }
-      )
-    } catch (error) {
-      if (error instanceof NetworkError) throw this.unreachable(what, error)
-      throw error
-    }
-  }
-
-  private unreachable(what: string, error: NetworkError): ConvoxError {
-    return new ConvoxError(
-      `Could not ${what}: no answer from ${this.apiBase.origin} (${describeNetworkError(error)}).`
-    )
-  }
-
-  /** One attempt, no retry. */
-  private send(method: string, url: URL, body: string | undefined): Promise<HttpsAnswer> {
-    const headers: Record<string, string> = {
-      Authorization: `Bearer ${this.options.token}`,
-      Accept: 'application/vnd.github+json',
-      'X-GitHub-Api-Version': API_VERSION,
-      'User-Agent': USER_AGENT
-    }
-    if (body !== undefined) headers['Content-Type'] = 'application/json'
-    return this.client.request(httpsTarget(url), { method, headers, body, timeoutMs: REQUEST_TIMEOUT_MS })
+  close(): void {
+    this.rest.close()
   }
 }
 
@@ -249,9 +206,7 @@ function rateLimitDelay(answer: HttpsAnswer, nowMs: number): number | undefined 
 }
 
 /** The `message` of a GitHub error body; never the token, should a proxy echo the request. */
-function githubMessage(body: string, token: string): string | undefined {
+function githubMessage(body: string, rest: RestClient): string | undefined {
   const message = (parseJson(body) as { message?: unknown } | undefined)?.message
-  return typeof message === 'string' && message
-    ? serverLine(message, secretForms(token)) || undefined
-    : undefined
+  return typeof message === 'string' && message ? rest.said(message) || undefined : undefined
 }

@@ -1,18 +1,12 @@
-import { rootCertificates } from 'node:tls'
-import { apiBase, isSuccess } from '../http/api-base.ts'
-import { NetworkError } from '../api.ts'
 import type { Clock } from '../clock.ts'
 import { ConvoxError, InputError } from '../errors.ts'
 import type { HttpsAnswer } from '../http/https.ts'
-import { HttpsClient, httpsTarget } from '../http/https.ts'
 import { parseJson } from '../http/json.ts'
-import { REQUEST_TIMEOUT_MS, USER_AGENT } from '../http/request-defaults.ts'
 import type { ProxyEnv } from '../http/proxy.ts'
+import type { RestCall } from '../http/rest.ts'
+import { answered, isSuccess, RestClient } from '../http/rest.ts'
 import type { Log } from '../log.ts'
-import { describeNetworkError, isTransientStatus, retryTransient } from '../http/retry.ts'
 import type { SecretStore } from './store.ts'
-import { secretForms } from '../secrets.ts'
-import { serverLine } from '../http/server-text.ts'
 
 export interface GitLabVariableStoreOptions {
   /** CI_API_V4_URL: `https://gitlab.com/api/v4`, or a self-managed instance's. */
@@ -55,8 +49,7 @@ const VARIABLE_NAME = /^[A-Za-z0-9_]{1,255}$/
  */
 export class GitLabVariableStore implements SecretStore {
   private readonly options: GitLabVariableStoreOptions
-  private readonly apiBase: URL
-  private readonly client: HttpsClient
+  private readonly rest: RestClient
   private current: Variable | undefined
 
   constructor(options: GitLabVariableStoreOptions) {
@@ -66,13 +59,18 @@ export class GitLabVariableStore implements SecretStore {
       )
     }
     if (options.project.trim() === '') throw new InputError('The GitLab project is empty.')
-    this.apiBase = apiBase(options.apiUrl, 'GitLab', 'set CI_API_V4_URL, such as https://gitlab.com/api/v4')
-    options.log.secret(options.token)
     this.options = options
-    const caCert = options.tls?.caCert
-    this.client = new HttpsClient({
-      ca: caCert ? [...rootCertificates, caCert] : undefined,
-      proxyEnv: options.proxyEnv
+    this.rest = new RestClient({
+      apiUrl: options.apiUrl,
+      name: 'GitLab',
+      hint: 'set CI_API_V4_URL, such as https://gitlab.com/api/v4',
+      headers: { 'PRIVATE-TOKEN': options.token },
+      secret: options.token,
+      caCert: options.tls?.caCert,
+      proxyEnv: options.proxyEnv,
+      clock: options.clock,
+      log: options.log,
+      retryForMs: options.retryForMs ?? DEFAULT_RETRY_MS
     })
   }
 
@@ -143,7 +141,7 @@ export class GitLabVariableStore implements SecretStore {
     const variable = parseVariable(answer.body)
     if (!variable) {
       throw new ConvoxError(
-        `Could not ${what}: ${this.apiBase.href} answered without a variable; check that it is GitLab's API URL (CI_API_V4_URL).`
+        `Could not ${what}: ${this.rest.base.href} answered without a variable; check that it is GitLab's API URL (CI_API_V4_URL).`
       )
     }
     this.current = variable
@@ -166,7 +164,7 @@ export class GitLabVariableStore implements SecretStore {
   }
 
   private failure(what: string, answer: HttpsAnswer): ConvoxError {
-    const said = gitlabMessage(answer.body, this.options.token)
+    const said = gitlabMessage(answer.body, this.rest)
     const suffix = said ? ` (GitLab: "${said}")` : ''
     const { project } = this.options
     let cause: string
@@ -179,48 +177,22 @@ export class GitLabVariableStore implements SecretStore {
     } else if (answer.status === 404) {
       cause = `GitLab answered 404, so project ${project} does not exist or the token cannot see it`
     } else {
-      cause = `GitLab answered ${answer.status}${isTransientStatus(answer.status) ? ' until the retries ran out' : ''}`
+      cause = answered(this.rest, answer)
     }
     return new ConvoxError(`Could not ${what}: ${cause}${suffix}.`)
   }
 
-  private async request(
+  private request(
     what: string,
-    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+    method: NonNullable<RestCall['method']>,
     path: string,
     body?: Record<string, unknown>
   ): Promise<HttpsAnswer> {
-    const { clock, log } = this.options
-    const url = new URL(path, this.apiBase)
-    const text = body === undefined ? undefined : JSON.stringify(body)
-    const headers: Record<string, string> = {
-      'PRIVATE-TOKEN': this.options.token,
-      Accept: 'application/json',
-      'User-Agent': USER_AGENT
-    }
-    if (text !== undefined) headers['Content-Type'] = 'application/json'
-    try {
-      return await retryTransient(
-        {
-          label: `${method} ${url.pathname} on ${url.host}`,
-          send: () =>
-            this.client.request(httpsTarget(url), {
-              method,
-              headers,
-              body: text,
-              timeoutMs: REQUEST_TIMEOUT_MS
-            })
-        },
-        { budgetMs: this.options.retryForMs ?? DEFAULT_RETRY_MS, clock, log }
-      )
-    } catch (error) {
-      if (error instanceof NetworkError) {
-        throw new ConvoxError(
-          `Could not ${what}: no answer from ${this.apiBase.origin} (${describeNetworkError(error)}).`
-        )
-      }
-      throw error
-    }
+    return this.rest.request({ what, method, path, body })
+  }
+
+  close(): void {
+    this.rest.close()
   }
 }
 
@@ -249,10 +221,10 @@ function parseVariable(body: string): Variable | undefined {
  * GitLab's `message` (a string, or an object of field errors), as server text (server-text.ts):
  * never the token in any form, should a proxy echo it, and never a line of its own.
  */
-function gitlabMessage(body: string, token: string): string | undefined {
+function gitlabMessage(body: string, rest: RestClient): string | undefined {
   const message = (parseJson(body) as { message?: unknown; error?: unknown } | undefined) ?? {}
   const said = message.message ?? message.error
   if (said === undefined || said === null || said === '') return undefined
   const text = typeof said === 'string' ? said : JSON.stringify(said)
-  return serverLine(text, secretForms(token)) || undefined
+  return rest.said(text) || undefined
 }

@@ -33,4 +33,7 @@ export class KeyFileStore implements SecretStore {
   async deleteNext(): Promise<void> {
     if (!this.live) rmSync(this.file, { force: true })
   }
+
+  /** Each write is whole and closed at once: nothing stays open. */
+  close(): void {}
 }

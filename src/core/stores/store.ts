@@ -1,7 +1,7 @@
 /**
  * Where a keyroll keeps the keys so that none is ever lost: a pair of secrets, `<NAME>` holding
- * the live key and `<NAME>_NEXT` holding a key that may be about to go live. The GitHub Actions
- * implementation is github.ts; the keyroll only knows this interface.
+ * the live key and `<NAME>_NEXT` holding a key that may be about to go live. The implementations
+ * are github.ts, gitlab.ts and key-file.ts; the keyroll only knows this interface.
  */
 export interface SecretStore {
   /** For messages, e.g. `repository secret CONVOX_PASSWORD_NEXT of acme/app`. */
@@ -9,4 +9,6 @@ export interface SecretStore {
   writeNext(key: string): Promise<void>
   writeCurrent(key: string): Promise<void>
   deleteNext(): Promise<void>
+  /** Ends the store's connections, once its last write is done. */
+  close(): void
 }
