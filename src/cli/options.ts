@@ -1,5 +1,4 @@
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Actor } from '../core/actor.ts'
 import { resolveActor } from '../core/actor.ts'
 import type { BasicUser } from '../core/credential.ts'
@@ -9,11 +8,9 @@ import { normaliseHost, PUBLIC_CONSOLE_HOST } from '../core/host.ts'
 import {
   checkCliDownloadUrl,
   checkCliVersion,
-  checkGitHubSecretName,
   checkTrust,
   cleanKey,
   parseConfigDir,
-  parseKeyrollTimeout,
   parseRack,
   parseRetryFor
 } from '../core/options.ts'
@@ -21,12 +18,13 @@ import type { Command, Flags, Format } from './args.ts'
 import { FLAG_NAMING, FORMATS, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
 import { ciRun } from './ci.ts'
+import { checkWritableDir, readText } from './flag-files.ts'
 import { defaultStateFile } from './state-file.ts'
 
 /**
  * From flags and environment to what each command runs with, by the action's rules
  * (core/options.ts). Everything is read and checked here, before anything is sent or written;
- * every refusal is a UsageError (exit 2).
+ * every refusal is a UsageError (exit 2). The keyroll's own flags and its store are in stores.ts.
  */
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -60,19 +58,6 @@ export interface LoginSettings {
   stateFile: string
 }
 
-export type StoreSettings =
-  | { kind: 'github'; name: string; repository: string; environment?: string; token: string; apiUrl: string }
-  | { kind: 'gitlab'; name: string; project: string; token: string; apiUrl: string }
-  | { kind: 'file' }
-
-export interface KeyrollSettings extends LoginSettings {
-  timeoutMs: number
-  passwordNext?: string
-  /** Without another store, the new key's file. */
-  nextPasswordFile?: string
-  store: StoreSettings
-}
-
 export interface LogoutSettings {
   configDir: string
   stateFile: string
@@ -85,7 +70,8 @@ export interface InstallSettings {
   target: Target
 }
 
-const text = (flags: Flags, name: string): string => {
+/** A flag's value, trimmed; `''` when not given or a switch. */
+export const text = (flags: Flags, name: string): string => {
   const value = flags[name]
   return typeof value === 'string' ? value.trim() : ''
 }
@@ -137,110 +123,6 @@ export function loginSettings(flags: Flags, ctx: Context, command: Command = 'lo
   })
 }
 
-export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
-  const login = loginSettings(flags, ctx, 'keyroll')
-  return usage('keyroll', () => {
-    if (!login.validate) {
-      throw new InputError(
-        'keyroll needs the API, but --no-validate is given: remove --no-validate to roll the key.'
-      )
-    }
-    const nextFlag = text(flags, 'next-password-file')
-    const nextPasswordFile = nextFlag ? resolve(ctx.cwd, nextFlag) : undefined
-    const store = storeSettings(flags, ctx, nextPasswordFile)
-    let passwordNext: string | undefined
-    if (nextPasswordFile) {
-      if (store.kind === 'file') checkWritableDir(nextPasswordFile, '--next-password-file')
-      // A missing or empty file is no pending key: the last roll finished, or there was none.
-      const raw = existsSync(nextPasswordFile) ? readText(nextPasswordFile, '--next-password-file') : ''
-      passwordNext =
-        cleanKey(raw, 'password-next', FLAG_NAMING, 'the file must hold one key on one line').trim() ||
-        undefined
-    }
-    return {
-      ...login,
-      timeoutMs: parseKeyrollTimeout(text(flags, 'timeout'), FLAG_NAMING),
-      passwordNext,
-      nextPasswordFile,
-      store
-    }
-  })
-}
-
-function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | undefined): StoreSettings {
-  const { env } = ctx
-  const github = text(flags, 'github-secret')
-  const gitlab = text(flags, 'gitlab-variable')
-  for (const [flag, needs] of [
-    ['github-repo', 'github-secret'],
-    ['github-environment', 'github-secret'],
-    ['gitlab-project', 'gitlab-variable']
-  ] as const) {
-    if (text(flags, flag) && !text(flags, needs)) {
-      throw new InputError(
-        `--${flag} is given without --${needs}: name the ${needs.split('-')[1]} to update in --${needs}.`
-      )
-    }
-  }
-  if (github && gitlab) {
-    throw new InputError('Both --github-secret and --gitlab-variable are given: keep the key in one store.')
-  }
-  if (github) {
-    checkGitHubSecretName(github, FLAG_NAMING)
-    const token = (env.GITHUB_TOKEN ?? '').trim()
-    if (!token) {
-      throw new InputError(
-        '--github-secret needs GITHUB_TOKEN set to a token that may write Actions secrets: a fine-grained token or a GitHub App token.'
-      )
-    }
-    const repository = text(flags, 'github-repo') || (env.GITHUB_REPOSITORY ?? '').trim()
-    if (!repository) {
-      throw new InputError(
-        '--github-secret needs a repository: pass --github-repo owner/name (or set GITHUB_REPOSITORY).'
-      )
-    }
-    return {
-      kind: 'github',
-      name: github,
-      repository,
-      environment: text(flags, 'github-environment') || undefined,
-      token,
-      apiUrl: env.GITHUB_API_URL || 'https://api.github.com'
-    }
-  }
-  if (gitlab) {
-    const token = (env.GITLAB_TOKEN ?? '').trim()
-    if (!token) {
-      throw new InputError(
-        env.CI_JOB_TOKEN
-          ? '--gitlab-variable needs GITLAB_TOKEN: CI_JOB_TOKEN cannot write CI/CD variables. Set GITLAB_TOKEN (a masked variable) to a ' +
-              'project or group access token with the api scope and the Maintainer role.'
-          : '--gitlab-variable needs GITLAB_TOKEN set to a project or group access token with the api scope and the Maintainer role.'
-      )
-    }
-    const project = text(flags, 'gitlab-project') || (env.CI_PROJECT_ID ?? '').trim()
-    if (!project) {
-      throw new InputError(
-        '--gitlab-variable needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).'
-      )
-    }
-    const apiUrl = (env.CI_API_V4_URL ?? '').trim()
-    if (!apiUrl) {
-      throw new InputError(
-        "--gitlab-variable needs GitLab's API URL in CI_API_V4_URL, such as https://gitlab.com/api/v4 (GitLab CI sets it in every job)."
-      )
-    }
-    return { kind: 'gitlab', name: gitlab, project, token, apiUrl }
-  }
-  if (!nextPasswordFile) {
-    throw new InputError(
-      'A keyroll makes a new key, which needs somewhere to go: pass --github-secret NAME, --gitlab-variable NAME, ' +
-        'or --next-password-file F to have it written to a file you then store.'
-    )
-  }
-  return { kind: 'file' }
-}
-
 export function logoutSettings(flags: Flags, ctx: Context): LogoutSettings {
   return usage('logout', () => {
     const configDir = parseConfigDir(
@@ -278,7 +160,7 @@ export function installSettings(flags: Flags, ctx: Context): InstallSettings {
 }
 
 /** Any refusal while reading the options is a usage error of this command. */
-function usage<T>(command: Command, fn: () => T): T {
+export function usage<T>(command: Command, fn: () => T): T {
   try {
     return fn()
   } catch (error) {
@@ -309,36 +191,6 @@ function readKey(flags: Flags, ctx: Context): string {
     )
   }
   return cleanKey(raw, 'password', FLAG_NAMING, 'give the key on one line')
-}
-
-function readText(file: string, flag: string): string {
-  try {
-    const stat = lstatSync(file)
-    if (!stat.isFile() && !stat.isFIFO() && !stat.isCharacterDevice() && !stat.isSymbolicLink()) {
-      throw new InputError(`${flag} ${file} is not a file.`)
-    }
-    return readFileSync(file, 'utf8')
-  } catch (error) {
-    if (error instanceof InputError) throw error
-    const code = (error as NodeJS.ErrnoException).code
-    throw new InputError(
-      `${flag} ${file} cannot be read (${code ?? (error as Error).message}): check the path.`
-    )
-  }
-}
-
-/** A file this command will write: its directory must exist, and it must not be a link or a directory. */
-function checkWritableDir(file: string, flag: string): void {
-  const dir = dirname(file)
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new InputError(`${flag} ${file}: the directory ${dir} does not exist; create it first.`)
-  }
-  const stat = lstatSync(file, { throwIfNoEntry: false })
-  if (stat && !stat.isFile()) {
-    throw new InputError(
-      `${flag} ${file} exists and is not a regular file: remove it or choose another path.`
-    )
-  }
 }
 
 function target(flags: Flags, ctx: Context): Target {
