@@ -2,15 +2,16 @@ import * as core from '@actions/core'
 import { homedir } from 'node:os'
 import { resolveActor } from '../core/actor.ts'
 import { realClock } from '../core/clock.ts'
-import { ConvoxError } from '../core/errors.ts'
+import { ConvoxError, failureText, unexpectedError } from '../core/errors.ts'
 import { describeErrno } from '../core/fs-errors.ts'
 import type { Frontend } from '../core/flow.ts'
 import { runFlow } from '../core/flow.ts'
 import { gitHubSecretStoreFromEnv } from '../core/stores/github.ts'
-import { redact, secretForms } from '../core/secrets.ts'
+import { secretForms } from '../core/secrets.ts'
+import { flowLogin, loginWarnings } from '../core/resolve.ts'
 import type { Journal } from '../core/settings/journal.ts'
 import { newJournal } from '../core/settings/journal.ts'
-import { INPUT_NAMING } from '../core/naming.ts'
+import { INPUT_NAMING } from './naming.ts'
 import { undoSettings } from '../core/settings/settings.ts'
 import { actionsExecRunner } from '../toolkit/exec.ts'
 import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
@@ -29,11 +30,8 @@ import { writeSummary } from './summary.ts'
 export async function run(): Promise<void> {
   state.markMainRan()
   // Mask before anything can print, even before the inputs are checked.
-  const keys = [core.getInput('password'), core.getInput('password-next'), core.getInput('rack-url')].filter(
-    Boolean
-  )
+  const { keys, tokens } = secretInputs()
   for (const key of keys) actionLog.secret(key)
-  const tokens = [core.getInput('github-token'), core.getInput('cli-token')].filter(Boolean)
   for (const token of tokens) core.setSecret(token)
   const secrets = [...keys, ...tokens]
 
@@ -51,11 +49,7 @@ export async function run(): Promise<void> {
     actionLog.secret(inputs.password)
     secrets.push(inputs.password)
   }
-  if (inputs.insecure) {
-    core.warning(
-      `insecure is true: the TLS certificate of ${inputs.host} is not verified, so a machine in the middle could read the key.`
-    )
-  }
+  for (const warning of loginWarnings(inputs, INPUT_NAMING)) core.warning(warning)
 
   const actor = resolveActor({
     input: inputs.actor,
@@ -99,22 +93,8 @@ export async function run(): Promise<void> {
   try {
     const result = await runFlow(
       {
-        login: {
-          host: inputs.host,
-          password: inputs.password,
-          user: inputs.credential.user,
-          actor: actor.value,
-          rack: inputs.rack,
-          validate: inputs.validate,
-          configDir: inputs.configDir,
-          // The proxy variables (HTTPS_PROXY, NO_PROXY) as the runner set them: core reads no environment.
-          connection: {
-            caCert: inputs.caCert || undefined,
-            insecure: inputs.insecure,
-            proxyEnv: process.env
-          },
-          retryForMs: inputs.retryForMs
-        },
+        // The proxy variables (HTTPS_PROXY, NO_PROXY) as the runner set them: core reads no environment.
+        login: flowLogin(inputs, actor.value, process.env),
         keyroll: inputs.keyroll
           ? {
               timeoutMs: inputs.keyrollTimeoutMs,
@@ -126,6 +106,7 @@ export async function run(): Promise<void> {
                     environment: inputs.updateSecretEnvironment || undefined,
                     clock: realClock,
                     log: actionLog,
+                    naming: INPUT_NAMING,
                     retryForMs: inputs.retryForMs
                   })
                 : undefined
@@ -169,14 +150,24 @@ function cliOptions(inputs: Inputs): NonNullable<Parameters<typeof runFlow>[0]['
 }
 
 function fail(error: unknown, secrets: readonly string[]): void {
-  const forms = secrets.flatMap(s => secretForms(s))
-  if (error instanceof ConvoxError) core.setFailed(redact(error.message, forms))
-  else core.setFailed(unexpectedError(error, forms))
+  core.setFailed(failureText(error, secretFormsOf(secrets)))
 }
 
-/** What to say of an error that is not a ConvoxError: a bug, to be reported, with any secret form redacted. */
-export function unexpectedError(error: unknown, forms: readonly string[] = []): string {
-  return `Unexpected error in convox-login (please report it): ${redact(String((error as Error)?.stack ?? error), forms)}`
+/** The inputs that hold secrets: keys (whose every form is masked) and tokens. */
+function secretInputs(): { keys: string[]; tokens: string[] } {
+  const given = (names: string[]) => names.map(name => core.getInput(name)).filter(Boolean)
+  return {
+    keys: given(['password', 'password-next', 'rack-url']),
+    tokens: given(['github-token', 'cli-token'])
+  }
+}
+
+const secretFormsOf = (secrets: readonly string[]) => secrets.flatMap(s => secretForms(s))
+
+/** An error that escaped a step, in the core's words, with every form of every secret input redacted. */
+export function escapedError(error: unknown): string {
+  const { keys, tokens } = secretInputs()
+  return unexpectedError(error, secretFormsOf([...keys, ...tokens]))
 }
 
 /** Undoes what main recorded. A problem here is a warning: the job's work is already done. */

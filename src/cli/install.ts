@@ -7,6 +7,7 @@ import type { Ci } from './ci.ts'
 import { handOverPath } from './handover.ts'
 import { cliLog } from './log.ts'
 import type { Context, InstallSettings } from './options.ts'
+import { namingOf } from './options.ts'
 import { failure, masking, stderr, stdout } from './streams.ts'
 
 /** `convox-login install-cli`: the core's installer into a cache of our own, handed over like a login. */
@@ -28,6 +29,7 @@ export async function install(settings: InstallSettings, ctx: Context): Promise<
         programs: actionsExecRunner,
         environment: ctx.env,
         log,
+        naming: namingOf(ctx),
         clock: realClock,
         proxyEnv: ctx.env
       })

@@ -3,13 +3,14 @@ import { runFlow } from '../core/flow.ts'
 import { realClock } from '../core/clock.ts'
 import { newJournal } from '../core/settings/journal.ts'
 import type { SecretStore } from '../core/stores/store.ts'
-import { FLAG_NAMING } from './args.ts'
+import { flowLogin, loginWarnings } from '../core/resolve.ts'
 import { maskingNote } from './ci.ts'
 import type { Sink } from './handover.ts'
 import { handOver, writeDotenvReport } from './handover.ts'
 import type { CliLog } from './log.ts'
 import { cliLog } from './log.ts'
 import type { Context, LoginSettings } from './options.ts'
+import { namingOf } from './options.ts'
 import { LoginRecord } from './state-file.ts'
 import type { KeyrollSettings } from './stores.ts'
 import { makeStore } from './stores.ts'
@@ -36,22 +37,19 @@ export async function login(
   let store: SecretStore | undefined
   try {
     record = new LoginRecord(settings.stateFile)
-    store = keyroll && makeStore(keyroll, log, env)
+    store = keyroll && makeStore(keyroll, log, ctx)
   } catch (error) {
     return failure(error, log)
   }
   const note = maskingNote(ci, settings.target === 'azure')
   if (note) log.info(note)
-  if (settings.insecure) {
-    log.warning(
-      `--insecure is given: the TLS certificate of ${settings.host} is not verified, so a machine in the middle could read the key.`
-    )
-  }
+  const naming = namingOf(ctx)
+  for (const warning of loginWarnings(settings, naming)) log.warning(warning)
 
   let last: Handover | undefined
   const frontend: Frontend = {
     log,
-    naming: FLAG_NAMING,
+    naming,
     // The later call supersedes the earlier; one with no variables only adds outputs (a keyroll's pending key).
     publish: handover => {
       if (last && Object.keys(handover.env).length === 0) Object.assign(last.outputs, handover.outputs)
@@ -65,18 +63,12 @@ export async function login(
   try {
     const result = await runFlow(
       {
-        login: {
-          host: settings.host,
-          password: settings.password,
-          user: settings.user,
-          actor: settings.actor.value,
-          rack: settings.rack,
-          validate: settings.validate,
-          configDir: settings.configDir,
-          connection: { caCert: settings.caCert || undefined, insecure: settings.insecure, proxyEnv: env },
-          retryForMs: settings.retryForMs
+        login: flowLogin(settings, settings.actor.value, env),
+        keyroll: keyroll && {
+          timeoutMs: keyroll.keyrollTimeoutMs,
+          passwordNext: keyroll.passwordNext || undefined,
+          store
         },
-        keyroll: keyroll && { timeoutMs: keyroll.timeoutMs, passwordNext: keyroll.passwordNext, store },
         exportEnv: true,
         exportActor: settings.actor.export,
         env,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { InputError } from '../core/errors.ts'
+import { InputError, unexpectedError } from '../core/errors.ts'
+import { secretForms } from '../core/secrets.ts'
 import { detectCi } from './ci.ts'
 import { runCommand } from './run.ts'
 import { stderr } from './streams.ts'
@@ -11,7 +12,10 @@ import { stderr } from './streams.ts'
  * are in run.ts.
  */
 
+const secrets: string[] = []
+
 void runCommand(process.argv.slice(2), {
+  secrets,
   env: process.env,
   home: homedir(),
   cwd: process.cwd(),
@@ -27,7 +31,10 @@ void runCommand(process.argv.slice(2), {
   }
 }).then(exit, (error: unknown) => {
   stderr(
-    `convox-login: Unexpected error in convox-login (please report it): ${String((error as Error)?.stack ?? error)}\n`
+    `convox-login: ${unexpectedError(
+      error,
+      secrets.flatMap(secret => secretForms(secret))
+    )}\n`
   )
   exit(1)
 })

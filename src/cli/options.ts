@@ -1,21 +1,13 @@
 import { join, resolve } from 'node:path'
 import type { Actor } from '../core/actor.ts'
 import { resolveActor } from '../core/actor.ts'
-import type { BasicUser } from '../core/credential.ts'
-import { recogniseCredential } from '../core/credential.ts'
 import { InputError } from '../core/errors.ts'
-import { normaliseHost, PUBLIC_CONSOLE_HOST } from '../core/host.ts'
-import {
-  checkCliDownloadUrl,
-  checkCliVersion,
-  checkTrust,
-  cleanKey,
-  parseConfigDir,
-  parseRack,
-  parseRetryFor
-} from '../core/options.ts'
+import type { Naming } from '../core/naming.ts'
+import { checkCliDownloadUrl, checkCliVersion, cleanKey, parseConfigDir } from '../core/options.ts'
+import type { LoginValues, ResolvedLogin } from '../core/resolve.ts'
+import { resolveLogin } from '../core/resolve.ts'
 import type { Command, Flags, Format } from './args.ts'
-import { FLAG_NAMING, FORMATS, UsageError } from './args.ts'
+import { flagNaming, FORMATS, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
 import { ciRun } from './ci.ts'
 import { checkWritableDir, readText } from './flag-files.ts'
@@ -36,27 +28,23 @@ export interface Context {
   ci: Ci
   /** Standard input, read whole: only asked for with --password-stdin. */
   readStdin(): string
+  /** Every secret read so far (keys, tokens), for the process to redact from an error that escapes. */
+  secrets: string[]
 }
 
 /** Where a handover goes: a --format, with `auto` decided, or CircleCI's BASH_ENV. */
 export type Target = Exclude<Format, 'auto'> | 'bash-env'
 
-export interface LoginSettings {
-  host: string
-  password: string
-  /** `jwt` for a rack access token, else `convox`. */
-  user: BasicUser
+/** A login's options, checked by the core's rules (core/resolve.ts), and what only the command has. */
+export interface LoginSettings extends ResolvedLogin {
   actor: Actor
-  rack: string
-  validate: boolean
-  configDir: string
-  caCert: string
-  insecure: boolean
-  retryForMs: number
   target: Target
   dotenvFile?: string
   stateFile: string
 }
+
+/** The keyroll's part of the options, for `keyroll` (stores.ts). */
+export type KeyrollValues = Pick<LoginValues, 'keyrollTimeout' | 'githubSecret'>
 
 export interface LogoutSettings {
   configDir: string
@@ -76,49 +64,47 @@ export const text = (flags: Flags, name: string): string => {
   return typeof value === 'string' ? value.trim() : ''
 }
 
-export function loginSettings(flags: Flags, ctx: Context, command: Command = 'login'): LoginSettings {
-  return usage(command, () => {
-    const password = readKey(flags, ctx)
-    const hostGiven = text(flags, 'host') || (ctx.env.CONVOX_HOST ?? '').trim()
-    const host = normaliseHost(hostGiven || PUBLIC_CONSOLE_HOST, FLAG_NAMING)
-    const credential = recogniseCredential(password)
-    if (credential.kind === 'token' && !hostGiven) {
-      throw new InputError(
-        `The key is a rack access token, which only its rack accepts, but no host is given (so ${PUBLIC_CONSOLE_HOST}): ` +
-          "set --host or CONVOX_HOST to the rack's host."
-      )
-    }
-    const rack = parseRack(text(flags, 'rack') || (ctx.env.CONVOX_RACK ?? '').trim(), FLAG_NAMING)
+/** The command's naming: its flags, and a settings directory the CI it runs in can name. */
+export const namingOf = (ctx: Context): Naming => flagNaming(ctx.ci.tempSuggestion)
+
+export function loginSettings(flags: Flags, ctx: Context, keyroll?: KeyrollValues): LoginSettings {
+  return usage(keyroll ? 'keyroll' : 'login', () => {
+    const naming = namingOf(ctx)
+    const password = readKey(flags, ctx, naming)
     const caCertFile = text(flags, 'ca-cert-file')
-    const caCert = caCertFile ? readText(resolve(ctx.cwd, caCertFile), '--ca-cert-file').trim() : ''
-    const insecure = flags.insecure === true
-    checkTrust(caCert, insecure, FLAG_NAMING)
-    const configDir = parseConfigDir(
-      text(flags, 'config-dir'),
-      { home: ctx.home, workspace: ctx.ci.workspace, suggestion: ctx.ci.tempSuggestion },
-      FLAG_NAMING
+    const login = resolveLogin(
+      {
+        host: text(flags, 'host') || (ctx.env.CONVOX_HOST ?? '').trim(),
+        password,
+        rack: text(flags, 'rack') || (ctx.env.CONVOX_RACK ?? '').trim(),
+        validate: flags['no-validate'] !== true,
+        configDir: text(flags, 'config-dir'),
+        caCert: caCertFile ? readText(resolve(ctx.cwd, caCertFile), '--ca-cert-file').trim() : '',
+        insecure: flags.insecure === true,
+        retryFor: text(flags, 'retry-for'),
+        keyroll: keyroll !== undefined,
+        keyrollTimeout: keyroll?.keyrollTimeout ?? '',
+        passwordNext: '',
+        githubSecret: keyroll?.githubSecret
+      },
+      { home: ctx.home, workspace: ctx.ci.workspace },
+      naming
     )
     const stateFile = text(flags, 'state-file')
     const dotenvFile = text(flags, 'dotenv-file')
     if (dotenvFile) checkWritableDir(resolve(ctx.cwd, dotenvFile), '--dotenv-file')
     return {
-      host,
-      password,
-      user: credential.user,
+      ...login,
       actor: resolveActor({
         input: text(flags, 'actor'),
         jobActor: ctx.env.CONVOX_ACTOR,
         run: ciRun(ctx.ci, ctx.env)
       }),
-      rack,
-      validate: flags['no-validate'] !== true,
-      configDir,
-      caCert,
-      insecure,
-      retryForMs: parseRetryFor(text(flags, 'retry-for'), FLAG_NAMING),
       target: target(flags, ctx),
       dotenvFile: dotenvFile ? resolve(ctx.cwd, dotenvFile) : undefined,
-      stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home)
+      stateFile: stateFile
+        ? resolve(ctx.cwd, stateFile)
+        : defaultStateFile(login.configDir, ctx.env, ctx.home)
     }
   })
 }
@@ -127,8 +113,8 @@ export function logoutSettings(flags: Flags, ctx: Context): LogoutSettings {
   return usage('logout', () => {
     const configDir = parseConfigDir(
       text(flags, 'config-dir') || (ctx.env.CONVOX_CONFIG ?? '').trim(),
-      { home: ctx.home, suggestion: ctx.ci.tempSuggestion },
-      FLAG_NAMING
+      { home: ctx.home },
+      namingOf(ctx)
     )
     const stateFile = text(flags, 'state-file')
     return {
@@ -145,9 +131,9 @@ export function installSettings(flags: Flags, ctx: Context): InstallSettings {
       throw new InputError(
         'install-cli needs --version: latest, a v3 version such as 3.24.9, or a v2 timestamp.'
       )
-    checkCliVersion(version, FLAG_NAMING)
+    checkCliVersion(version, namingOf(ctx))
     const downloadUrl = text(flags, 'download-url')
-    checkCliDownloadUrl(downloadUrl, version, FLAG_NAMING)
+    checkCliDownloadUrl(downloadUrl, version, namingOf(ctx))
     const cacheDir = text(flags, 'cache-dir')
     const cacheRoot = ctx.env.XDG_CACHE_HOME || join(ctx.home, '.cache')
     return {
@@ -170,7 +156,7 @@ export function usage<T>(command: Command, fn: () => T): T {
   }
 }
 
-function readKey(flags: Flags, ctx: Context): string {
+function readKey(flags: Flags, ctx: Context, naming: Naming): string {
   const file = text(flags, 'password-file')
   if (flags['password-stdin'] === true && file) {
     throw new InputError(
@@ -190,7 +176,8 @@ function readKey(flags: Flags, ctx: Context): string {
         : `No key: ${source} is empty.`
     )
   }
-  return cleanKey(raw, 'password', FLAG_NAMING, 'give the key on one line')
+  ctx.secrets.push(raw.trim())
+  return cleanKey(raw, 'password', naming, 'give the key on one line')
 }
 
 function target(flags: Flags, ctx: Context): Target {

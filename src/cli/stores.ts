@@ -2,17 +2,17 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { realClock } from '../core/clock.ts'
 import { ConvoxError, InputError } from '../core/errors.ts'
-import { checkGitHubSecretName, cleanKey, parseKeyrollTimeout } from '../core/options.ts'
+import { cleanKey } from '../core/options.ts'
 import { GitHubSecretStore } from '../core/stores/github.ts'
 import { GitLabVariableStore } from '../core/stores/gitlab.ts'
 import { KeyFileStore } from '../core/stores/key-file.ts'
 import type { SecretStore } from '../core/stores/store.ts'
 import type { Flags } from './args.ts'
-import { FLAG_NAMING, UsageError } from './args.ts'
+import { UsageError } from './args.ts'
 import { checkWritableDir, readText } from './flag-files.ts'
 import type { CliLog } from './log.ts'
 import type { Context, LoginSettings } from './options.ts'
-import { loginSettings, text, usage } from './options.ts'
+import { loginSettings, namingOf, text, usage } from './options.ts'
 
 /**
  * The keyroll's flags: where the new key goes (a GitHub secret, a GitLab variable or a file), the
@@ -24,41 +24,39 @@ export type StoreSettings =
   | { kind: 'gitlab'; name: string; project: string; token: string; apiUrl: string }
   | { kind: 'file' }
 
+/** A keyroll's options: a login's (its keyrollTimeoutMs and passwordNext among them) and its store. */
 export interface KeyrollSettings extends LoginSettings {
-  timeoutMs: number
-  passwordNext?: string
   /** Without another store, the new key's file. */
   nextPasswordFile?: string
   store: StoreSettings
 }
 
 export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
-  const login = loginSettings(flags, ctx, 'keyroll')
+  const github = text(flags, 'github-secret')
+  ctx.secrets.push(...[ctx.env.GITHUB_TOKEN, ctx.env.GITLAB_TOKEN].flatMap(token => token?.trim() || []))
+  // The rules every keyroll follows (it needs the API; a GitHub secret needs a token) are the core's.
+  const login = loginSettings(flags, ctx, {
+    keyrollTimeout: text(flags, 'timeout'),
+    githubSecret: github ? { name: github, token: (ctx.env.GITHUB_TOKEN ?? '').trim() } : undefined
+  })
   return usage('keyroll', () => {
-    if (!login.validate) {
-      throw new InputError(
-        'keyroll needs the API, but --no-validate is given: remove --no-validate to roll the key.'
-      )
-    }
     const nextFlag = text(flags, 'next-password-file')
     const nextPasswordFile = nextFlag ? resolve(ctx.cwd, nextFlag) : undefined
     const store = storeSettings(flags, ctx, nextPasswordFile)
-    let passwordNext: string | undefined
+    let passwordNext = ''
     if (nextPasswordFile) {
       if (store.kind === 'file') checkWritableDir(nextPasswordFile, '--next-password-file')
       // A missing or empty file is no pending key: the last roll finished, or there was none.
       const raw = existsSync(nextPasswordFile) ? readText(nextPasswordFile, '--next-password-file') : ''
-      passwordNext =
-        cleanKey(raw, 'password-next', FLAG_NAMING, 'the file must hold one key on one line').trim() ||
-        undefined
+      ctx.secrets.push(raw.trim())
+      passwordNext = cleanKey(
+        raw,
+        'password-next',
+        namingOf(ctx),
+        'the file must hold one key on one line'
+      ).trim()
     }
-    return {
-      ...login,
-      timeoutMs: parseKeyrollTimeout(text(flags, 'timeout'), FLAG_NAMING),
-      passwordNext,
-      nextPasswordFile,
-      store
-    }
+    return { ...login, passwordNext, nextPasswordFile, store }
   })
 }
 
@@ -81,13 +79,7 @@ function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | un
     throw new InputError('Both --github-secret and --gitlab-variable are given: keep the key in one store.')
   }
   if (github) {
-    checkGitHubSecretName(github, FLAG_NAMING)
     const token = (env.GITHUB_TOKEN ?? '').trim()
-    if (!token) {
-      throw new InputError(
-        '--github-secret needs GITHUB_TOKEN set to a token that may write Actions secrets: a fine-grained token or a GitHub App token.'
-      )
-    }
     const repository = text(flags, 'github-repo') || (env.GITHUB_REPOSITORY ?? '').trim()
     if (!repository) {
       throw new InputError(
@@ -136,9 +128,9 @@ function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | un
   return { kind: 'file' }
 }
 
-export function makeStore(keyroll: KeyrollSettings, log: CliLog, env: Context['env']): SecretStore {
+export function makeStore(keyroll: KeyrollSettings, log: CliLog, ctx: Context): SecretStore {
   const { store } = keyroll
-  const common = { clock: realClock, log, retryForMs: undefined, proxyEnv: env }
+  const common = { clock: realClock, log, naming: namingOf(ctx), retryForMs: undefined, proxyEnv: ctx.env }
   try {
     if (store.kind === 'github') {
       return new GitHubSecretStore({

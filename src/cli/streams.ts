@@ -1,5 +1,4 @@
-import { redact } from '../core/secrets.ts'
-import { ConvoxError } from '../core/errors.ts'
+import { failureText } from '../core/errors.ts'
 import { UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
 import { buildkiteRedact } from './ci.ts'
@@ -34,10 +33,6 @@ export async function masking(ci: Ci, target: Target, env: Readonly<Record<strin
 /** Exit status 1, with the sentence the action would fail with; a bug says so. */
 export function failure(error: unknown, log: CliLog): number {
   if (error instanceof UsageError) throw error
-  const text =
-    error instanceof ConvoxError
-      ? error.message
-      : `Unexpected error in convox-login (please report it): ${String((error as Error)?.stack ?? error)}`
-  stderr(`convox-login: ${redact(text, log.forms)}\n`)
+  stderr(`convox-login: ${failureText(error, log.forms)}\n`)
   return 1
 }

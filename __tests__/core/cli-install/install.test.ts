@@ -31,6 +31,7 @@ const fs = await import('node:fs')
 const { installCli } = await import(process.env.INSTALL_MODULE)
 const { toolCacheDownloader } = await import(process.env.TOOL_CACHE_MODULE)
 const { actionsExecRunner } = await import(process.env.EXEC_MODULE)
+const { INPUT_NAMING } = await import(process.env.NAMING_MODULE)
 const lines = []
 const log = { info: m => lines.push(m), warning: m => lines.push(m), debug: () => {}, secret: () => {} }
 let outcome
@@ -42,7 +43,8 @@ try {
     programs: actionsExecRunner,
     environment: process.env,
     ...JSON.parse(process.env.INSTALL_OPTIONS),
-    log
+    log,
+    naming: INPUT_NAMING
   }) }
 } catch (error) {
   outcome = { error: { name: error.name, message: error.message } }
@@ -54,7 +56,15 @@ process.exit(0)
 
 type DriverOptions = Omit<
   InstallCliOptions,
-  'log' | 'platform' | 'arch' | 'toolCacheDir' | 'tempDir' | 'downloader' | 'programs' | 'environment'
+  | 'log'
+  | 'naming'
+  | 'platform'
+  | 'arch'
+  | 'toolCacheDir'
+  | 'tempDir'
+  | 'downloader'
+  | 'programs'
+  | 'environment'
 > &
   Partial<Pick<InstallCliOptions, 'platform' | 'arch'>>
 
@@ -100,6 +110,7 @@ async function install(runner: Runner, options: DriverOptions) {
       INSTALL_MODULE: module('core/cli-install/install.ts'),
       TOOL_CACHE_MODULE: module('toolkit/tool-cache.ts'),
       EXEC_MODULE: module('toolkit/exec.ts'),
+      NAMING_MODULE: module('action/naming.ts'),
       INSTALL_OPTIONS: JSON.stringify({ platform, arch, apiUrl: mirror.url, ...options }),
       OUTCOME_FILE: outcomeFile
     },

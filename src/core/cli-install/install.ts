@@ -8,6 +8,7 @@ import { ConvoxError } from '../errors.ts'
 import type { HttpsAnswer } from '../http/https.ts'
 import { HttpsClient, httpsTarget } from '../http/https.ts'
 import type { Log } from '../log.ts'
+import type { Naming } from '../naming.ts'
 import { REQUEST_TIMEOUT_MS, USER_AGENT } from '../http/request-defaults.ts'
 import type { ProxyEnv } from '../http/proxy.ts'
 import { describeNetworkError, isTransientStatus, retryTransient } from '../http/retry.ts'
@@ -77,6 +78,8 @@ export interface InstallCliOptions {
   /** The environment later steps get, of which the version run keeps only what a program needs to start. */
   environment: Readonly<Record<string, string | undefined>>
   log: Log
+  /** How the front end names its options, for the sentences that say what to change. */
+  naming: Naming
   clock?: Clock
   /** How long resolving `latest` retries network errors, 5xx and 429; 60s when omitted. */
   retryForMs?: number
@@ -181,12 +184,12 @@ async function download(
       await downloader.download(url, file)
     } catch (error) {
       if (error instanceof HttpStatusError) {
-        throw downloadStatusError(url, error.status, version, asset, !!options.downloadUrl)
+        throw downloadStatusError(url, error.status, version, asset, !!options.downloadUrl, options.naming)
       }
       const cause = describeNetworkError(classifyNetworkError(error as NodeJS.ErrnoException))
       throw new ConvoxError(`Downloading the Convox CLI from ${url} failed: ${cause}.`)
     }
-    const problem = checkExecutable(url, ...readHead(file), options.platform)
+    const problem = checkExecutable(url, ...readHead(file), options.platform, options.naming)
     if (problem) throw problem
     chmodSync(file, 0o755)
     await downloader.cache(file, { toolCacheDir, tool: TOOL, version, arch, name: asset.binary })
@@ -210,7 +213,7 @@ async function resolveLatest(options: InstallCliOptions): Promise<string> {
   const client = new HttpsClient({ proxyEnv: options.proxyEnv })
   const start = clock.now()
   const stillAfter = (failure: string) =>
-    latestFailure(url, `${failure}, still after ${formatDuration(clock.now() - start)}`)
+    latestFailure(url, `${failure}, still after ${formatDuration(clock.now() - start)}`, options.naming)
   let answer: HttpsAnswer
   try {
     answer = await retryTransient(
@@ -223,18 +226,24 @@ async function resolveLatest(options: InstallCliOptions): Promise<string> {
   } catch (error) {
     if (!(error instanceof NetworkError)) throw error
     const failure = describeNetworkError(error)
-    throw error.transient ? stillAfter(failure) : latestFailure(url, failure)
+    throw error.transient ? stillAfter(failure) : latestFailure(url, failure, options.naming)
   } finally {
     client.close()
   }
   if (isTransientStatus(answer.status)) throw stillAfter(`HTTP ${answer.status}`)
-  const version = latestTag(url, answer.status, answer.body, answer.headers['x-ratelimit-remaining'])
+  const version = latestTag(
+    url,
+    answer.status,
+    answer.body,
+    options.naming,
+    answer.headers['x-ratelimit-remaining']
+  )
   log.info(`The latest Convox CLI is ${version}`)
   return version
 }
 
-function latestFailure(url: string, cause: string): ConvoxError {
+function latestFailure(url: string, cause: string, naming: Naming): ConvoxError {
   return new ConvoxError(
-    `Asking ${url} for the latest Convox CLI failed: ${cause}; pin cli-version to a version such as 3.24.9 to skip this.`
+    `Asking ${url} for the latest Convox CLI failed: ${cause}; pin ${naming.ref('cli-version')} to a version such as 3.24.9 to skip this.`
   )
 }
