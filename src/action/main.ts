@@ -1,10 +1,9 @@
 import * as core from '@actions/core'
 import { homedir } from 'node:os'
+import type { RunContext } from '../core/actor.ts'
 import { resolveActor } from '../core/actor.ts'
 import { realClock } from '../core/clock.ts'
-import { ConvoxError, failureText, unexpectedError } from '../core/errors.ts'
-import { describeErrno } from '../core/fs-errors.ts'
-import type { Frontend } from '../core/flow.ts'
+import { failureText, unexpectedError } from '../core/errors.ts'
 import { runFlow } from '../core/flow.ts'
 import { gitHubSecretStoreFromEnv } from '../core/stores/github.ts'
 import { secretForms } from '../core/secrets.ts'
@@ -17,7 +16,8 @@ import { actionsExecRunner } from '../toolkit/exec.ts'
 import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
 import type { Inputs } from './inputs.ts'
 import { parseInputs } from './inputs.ts'
-import { deleteJournal, journalDir, loadJournal, saveJournal } from './journal-file.ts'
+import { actionFrontend } from './frontend.ts'
+import { deleteJournal, loadJournal } from './journal-file.ts'
 import { actionLog } from './log.ts'
 import { state } from './state.ts'
 import { writeSummary } from './summary.ts'
@@ -50,80 +50,54 @@ export async function run(): Promise<void> {
     secrets.push(inputs.password)
   }
   for (const warning of loginWarnings(inputs, INPUT_NAMING)) core.warning(warning)
-
-  const actor = resolveActor({
-    input: inputs.actor,
-    jobActor: process.env.CONVOX_ACTOR,
-    run: {
-      repository: process.env.GITHUB_REPOSITORY,
-      workflow: process.env.GITHUB_WORKFLOW,
-      runId: process.env.GITHUB_RUN_ID,
-      runAttempt: process.env.GITHUB_RUN_ATTEMPT,
-      user: process.env.GITHUB_ACTOR
-    }
-  })
-  const journal = newJournal(inputs.configDir)
-  let journalPath = ''
-  const frontend: Frontend = {
-    log: actionLog,
-    naming: INPUT_NAMING,
-    publish: ({ env, clear, outputs }) => {
-      for (const name of clear) core.exportVariable(name, '')
-      for (const [name, value] of Object.entries(env)) core.exportVariable(name, value)
-      for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
-    },
-    // Called before the settings change: if the post step could not find what to undo, the key
-    // would stay on the runner after the job, so a journal that cannot be saved stops the step.
-    saveJournal: (next: Journal) => {
-      if (!inputs.logout || (next.entries.length === 0 && !journalPath)) return
-      try {
-        journalPath = saveJournal(next, journalPath)
-        state.setJournalPath(journalPath)
-      } catch (error) {
-        const cause = describeErrno(error) ?? (error as Error).message
-        throw new ConvoxError(
-          `Cannot save the undo record in ${journalDir()} (${cause}), so the post step could not remove the key: ` +
-            `the settings in ${next.dir} were left as they were. Check that RUNNER_TEMP is a directory this job can write, ` +
-            'or set logout: false to keep the settings after the job.'
-        )
-      }
-    },
-    addPath: dir => core.addPath(dir)
-  }
+  const actor = resolveActor({ input: inputs.actor, jobActor: process.env.CONVOX_ACTOR, run: gitHubRun() })
   try {
     const result = await runFlow(
       {
         // The proxy variables (HTTPS_PROXY, NO_PROXY) as the runner set them: core reads no environment.
         login: flowLogin(inputs, actor.value, process.env),
-        keyroll: inputs.keyroll
-          ? {
-              timeoutMs: inputs.keyrollTimeoutMs,
-              passwordNext: inputs.passwordNext || undefined,
-              store: inputs.updateSecret
-                ? gitHubSecretStoreFromEnv(process.env, {
-                    token: inputs.githubToken,
-                    name: inputs.updateSecret,
-                    environment: inputs.updateSecretEnvironment || undefined,
-                    clock: realClock,
-                    log: actionLog,
-                    naming: INPUT_NAMING,
-                    retryForMs: inputs.retryForMs
-                  })
-                : undefined
-            }
-          : undefined,
+        keyroll: inputs.keyroll ? keyrollOptions(inputs) : undefined,
         cli: inputs.cliVersion ? cliOptions(inputs) : undefined,
         exportEnv: inputs.exportEnv,
         exportActor: actor.export,
         env: process.env,
-        journal,
+        journal: newJournal(inputs.configDir),
         clock: realClock
       },
-      frontend
+      actionFrontend(inputs.logout)
     )
     await writeSummary(result)
   } catch (error) {
     return fail(error, secrets)
+  }
+}
+
+/** The run, for the audit actor (core/actor.ts). */
+function gitHubRun(): RunContext {
+  return {
+    repository: process.env.GITHUB_REPOSITORY,
+    workflow: process.env.GITHUB_WORKFLOW,
+    runId: process.env.GITHUB_RUN_ID,
+    runAttempt: process.env.GITHUB_RUN_ATTEMPT,
+    user: process.env.GITHUB_ACTOR
+  }
+}
+
+function keyrollOptions(inputs: Inputs): NonNullable<Parameters<typeof runFlow>[0]['keyroll']> {
+  return {
+    timeoutMs: inputs.keyrollTimeoutMs,
+    passwordNext: inputs.passwordNext || undefined,
+    store: inputs.updateSecret
+      ? gitHubSecretStoreFromEnv(process.env, {
+          token: inputs.githubToken,
+          name: inputs.updateSecret,
+          environment: inputs.updateSecretEnvironment || undefined,
+          clock: realClock,
+          log: actionLog,
+          naming: INPUT_NAMING,
+          retryForMs: inputs.retryForMs
+        })
+      : undefined
   }
 }
 
