@@ -4,7 +4,7 @@
 // have (docs/performance.md). Run `npm run build` first: it times dist/ as a CI runs it.
 //   FAILURE_RUNS=3   runs per case; the median is printed
 import { cliAsset } from '../src/core/cli-install/release.ts'
-import { INPUT_NAMING } from '../src/core/naming.ts'
+import { INPUT_NAMING } from '../src/action/naming.ts'
 import { startFakeMirror } from '../test-support/fake-mirror.ts'
 import { machinePool, runCli } from '../test-support/run-cli.ts'
 import { newRunner, removeRunner, runStep } from '../test-support/run-action.ts'

@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
-import { post, unexpectedError } from './action/main.ts'
+import { post, escapedError } from './action/main.ts'
 import { endStep } from './action/end-step.ts'
 
 // The post step (action.yml runs.post): it only undoes what main recorded, and never fails the job.
-endStep(post(), error => core.warning(unexpectedError(error)))
+endStep(post(), error => core.warning(escapedError(error)))

@@ -120,7 +120,7 @@ export async function installInDriver(
       INSTALL_MODULE: module('core/cli-install/install.ts'),
       TOOL_CACHE_MODULE: module('toolkit/tool-cache.ts'),
       EXEC_MODULE: module('toolkit/exec.ts'),
-      NAMING_MODULE: module('core/naming.ts'),
+      NAMING_MODULE: module('action/naming.ts'),
       ARGS_MODULE: module('cli/args.ts'),
       INSTALL_OPTIONS: JSON.stringify({
         platform: process.platform,

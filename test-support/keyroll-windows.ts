@@ -3,6 +3,7 @@ import { silentLog } from '../src/core/log.ts'
 import type { RecordedRequest, WindowPhase } from './fake-convox.ts'
 import { simulateRack } from './fake-convox.ts'
 import { virtualClock } from './virtual-clock.ts'
+import { INPUT_NAMING } from '../src/action/naming.ts'
 
 /**
  * The keyroll windows of issue 3 (what the rack does between the PUT and the new key alone
@@ -91,7 +92,8 @@ export async function simulateKeyroll(phases: WindowPhase[], seed: number): Prom
     password: 'old-key',
     timeoutMs: 30 * 60_000,
     clock,
-    log: silentLog
+    log: silentLog,
+    naming: INPUT_NAMING
   })
   if (result.password !== rack.rack.password)
     throw new Error('the keyroll ended on a key the rack does not use')

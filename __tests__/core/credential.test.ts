@@ -8,6 +8,7 @@ import {
 } from '../../src/core/credential.ts'
 import { InputError } from '../../src/core/errors.ts'
 import { mintRackToken, signJwt } from '../../test-support/rack-tokens.ts'
+import { INPUT_NAMING } from '../../src/action/naming.ts'
 
 /** Pure logic: what a secret is, what a RACK_URL holds, and when a token is too old. */
 
@@ -21,7 +22,7 @@ describe('recogniseCredential', () => {
     ['rw', 'write'],
     ['rwa', 'admin']
   ] as const)('reads a token of role %s as %s, with user jwt', (role, expected) => {
-    expect(recogniseCredential(token(role))).toEqual({
+    expect(recogniseCredential(token(role), 'The password input')).toEqual({
       kind: 'token',
       user: 'jwt',
       secret: token(role),
@@ -33,7 +34,11 @@ describe('recogniseCredential', () => {
   it.each(['RackKeyQwErTyUiOp', 'k3y+with/odd=chars&more', 'deploy_0123abcdef', 'eyJno-dots-here', 'a.b.c'])(
     'takes %j for a password, with user convox',
     secret => {
-      expect(recogniseCredential(secret)).toEqual({ kind: 'password', user: 'convox', secret })
+      expect(recogniseCredential(secret, 'The password input')).toEqual({
+        kind: 'password',
+        user: 'convox',
+        secret
+      })
     }
   )
 
@@ -67,7 +72,7 @@ describe('recogniseCredential', () => {
   ])('refuses a token attempt with %s, in a sentence that does not quote it', (_what, secret, message) => {
     let error: unknown
     try {
-      recogniseCredential(secret)
+      recogniseCredential(secret, 'The password input')
     } catch (e) {
       error = e
     }
@@ -82,20 +87,20 @@ describe('recogniseCredential', () => {
 
 describe('parseRackUrl', () => {
   it('reads a token URL as convox rack access prints it', () => {
-    expect(parseRackUrl(`https://jwt:${token('rw')}@rack.example.convox.site`)).toEqual({
+    expect(parseRackUrl(`https://jwt:${token('rw')}@rack.example.convox.site`, INPUT_NAMING)).toEqual({
       host: 'rack.example.convox.site',
-      credential: recogniseCredential(token('rw'))
+      credential: recogniseCredential(token('rw'), 'The password input')
     })
   })
 
   it('reads the rack password with user convox, percent-decoded, and keeps a port', () => {
-    expect(parseRackUrl('https://convox:k3y%2Bwith%2Fodd%3Dchars%26more%40x@Rack.Example.com:5443/')).toEqual(
-      {
-        host: 'rack.example.com:5443',
-        credential: { kind: 'password', user: 'convox', secret: 'k3y+with/odd=chars&more@x' }
-      }
-    )
-    expect(parseRackUrl('https://convox:RackKey@127.0.0.1:443').host).toBe('127.0.0.1')
+    expect(
+      parseRackUrl('https://convox:k3y%2Bwith%2Fodd%3Dchars%26more%40x@Rack.Example.com:5443/', INPUT_NAMING)
+    ).toEqual({
+      host: 'rack.example.com:5443',
+      credential: { kind: 'password', user: 'convox', secret: 'k3y+with/odd=chars&more@x' }
+    })
+    expect(parseRackUrl('https://convox:RackKey@127.0.0.1:443', INPUT_NAMING).host).toBe('127.0.0.1')
   })
 
   const SECRET = 'SecretPartQwErTy'
@@ -125,7 +130,7 @@ describe('parseRackUrl', () => {
   ])('refuses %s without quoting the secret', (_what, raw, message) => {
     let error: unknown
     try {
-      parseRackUrl(raw)
+      parseRackUrl(raw, INPUT_NAMING)
     } catch (e) {
       error = e
     }
@@ -137,11 +142,11 @@ describe('parseRackUrl', () => {
 })
 
 describe('checkTokenExpiry', () => {
-  const credential = recogniseCredential(token('rw'))
+  const credential = recogniseCredential(token('rw'), 'The password input')
   const end = EXPIRES * 1000
 
   it('says nothing of a password or a token with more than 7 days left', () => {
-    expect(checkTokenExpiry(recogniseCredential('RackKey'), end)).toBeUndefined()
+    expect(checkTokenExpiry(recogniseCredential('RackKey', 'The password input'), end)).toBeUndefined()
     expect(checkTokenExpiry(credential, end - TOKEN_WARN_MS - 1)).toBeUndefined()
   })
 

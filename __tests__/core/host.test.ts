@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { normaliseHost } from '../../src/core/host.ts'
+import { INPUT_NAMING } from '../../src/action/naming.ts'
 
 describe('normaliseHost', () => {
   it.each([
@@ -11,7 +12,7 @@ describe('normaliseHost', () => {
     ['  rack.example.com  ', 'rack.example.com'],
     ['[::1]:5443', '[::1]:5443']
   ])('%s -> %s', (input, expected) => {
-    expect(normaliseHost(input)).toBe(expected)
+    expect(normaliseHost(input, INPUT_NAMING)).toBe(expected)
   })
 
   it.each([
@@ -24,11 +25,11 @@ describe('normaliseHost', () => {
     ['rack.example.com:99999', /not a valid host name/],
     ['-bad.example.com', /not a valid host name/]
   ])('rejects %j', (input, message) => {
-    expect(() => normaliseHost(input)).toThrow(message)
+    expect(() => normaliseHost(input, INPUT_NAMING)).toThrow(message)
   })
 
   it('never echoes user-info, which may hold a password', () => {
-    expect(() => normaliseHost('https://convox:s3cr3t@rack.example.com')).toThrow(
+    expect(() => normaliseHost('https://convox:s3cr3t@rack.example.com', INPUT_NAMING)).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('s3cr3t') })
     )
   })

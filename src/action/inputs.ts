@@ -1,20 +1,10 @@
 import type { Credential } from '../core/credential.ts'
-import { parseRackUrl, recogniseCredential } from '../core/credential.ts'
+import { parseRackUrl } from '../core/credential.ts'
 import { InputError } from '../core/errors.ts'
-import { normaliseHost, PUBLIC_CONSOLE_HOST } from '../core/host.ts'
-import { INPUT_NAMING } from '../core/naming.ts'
-import {
-  checkCliDownloadUrl,
-  checkCliVersion,
-  checkGitHubSecretName,
-  checkTrust,
-  cleanKey,
-  parseBoolean,
-  parseConfigDir,
-  parseKeyrollTimeout,
-  parseRack,
-  parseRetryFor
-} from '../core/options.ts'
+import { normaliseHost } from '../core/host.ts'
+import { INPUT_NAMING } from './naming.ts'
+import { checkCliDownloadUrl, checkCliVersion, cleanKey, parseBoolean } from '../core/options.ts'
+import { resolveLogin } from '../core/resolve.ts'
 
 /**
  * Every input of the action, typed and checked in one place. Nothing else reads inputs, and
@@ -63,23 +53,31 @@ export interface InputContext {
 export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   const text = (name: string) => get(name).trim()
   const bool = (name: string, fallback: boolean) => parseBoolean(get(name), name, fallback, INPUT_NAMING)
-  const { host, credential } = parseCredential(get)
-  const rack = parseRack(text('rack'), INPUT_NAMING)
+  const { host, password } = parseKey(get)
   const validate = bool('validate', true)
-  const caCert = get('ca-cert').trim()
   const insecure = bool('insecure', false)
-  checkTrust(caCert, insecure, INPUT_NAMING)
-
   const keyroll = bool('keyroll', false)
-  const passwordNext = get('password-next').trim()
   const updateSecret = text('update-secret')
   const updateSecretEnvironment = text('update-secret-environment')
   const githubToken = get('github-token').trim()
-  if (keyroll && !validate) {
-    throw new InputError(
-      'keyroll needs the API, but validate is false: remove validate: false to roll the key.'
-    )
-  }
+  const { keyrollTimeoutMs, passwordNext, ...login } = resolveLogin(
+    {
+      host,
+      password,
+      rack: text('rack'),
+      validate,
+      configDir: text('config-dir'),
+      caCert: get('ca-cert').trim(),
+      insecure,
+      retryFor: text('retry-for'),
+      keyroll,
+      keyrollTimeout: text('keyroll-timeout'),
+      passwordNext: get('password-next').trim(),
+      githubSecret: keyroll && updateSecret ? { name: updateSecret, token: githubToken } : undefined
+    },
+    context,
+    INPUT_NAMING
+  )
   if (!keyroll) {
     for (const name of ['password-next', 'update-secret', 'update-secret-environment'] as const) {
       if (get(name).trim())
@@ -87,15 +85,7 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
           `The ${name} input is only used with keyroll: true: remove it or set keyroll: true.`
         )
     }
-  }
-  if (updateSecret) {
-    checkGitHubSecretName(updateSecret, INPUT_NAMING)
-    if (!githubToken) {
-      throw new InputError(
-        'update-secret needs a github-token that may write Actions secrets: pass a fine-grained token or a GitHub App token.'
-      )
-    }
-  } else if (updateSecretEnvironment) {
+  } else if (!updateSecret && updateSecretEnvironment) {
     throw new InputError(
       'update-secret-environment is set without update-secret: name the secret to update in update-secret.'
     )
@@ -107,24 +97,12 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   checkCliDownloadUrl(cliDownloadUrl, cliVersion, INPUT_NAMING)
 
   return {
-    host,
-    password: credential.secret,
-    credential,
+    ...login,
     actor: text('actor'),
-    rack,
-    validate,
-    configDir: parseConfigDir(
-      text('config-dir'),
-      { ...context, suggestion: '${{ runner.temp }}/convox' },
-      INPUT_NAMING
-    ),
     exportEnv: bool('export-env', true),
     logout: bool('logout', true),
-    caCert,
-    insecure,
-    retryForMs: parseRetryFor(text('retry-for'), INPUT_NAMING),
     keyroll,
-    keyrollTimeoutMs: parseKeyrollTimeout(text('keyroll-timeout'), INPUT_NAMING),
+    keyrollTimeoutMs,
     passwordNext,
     updateSecret,
     updateSecretEnvironment,
@@ -135,8 +113,11 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   }
 }
 
-/** The key and its host: `password` (with `host`, Console by default) or `rack-url`, exactly one. */
-function parseCredential(get: InputGetter): { host: string; credential: Credential } {
+/**
+ * The key and the host it goes to: `password` (with `host`, `''` for the Console) or `rack-url`,
+ * exactly one; the rules that span options (a token needs its host) are the core's (resolve.ts).
+ */
+function parseKey(get: InputGetter): { host: string; password: string } {
   const rackUrl = get('rack-url').trim()
   const hostInput = get('host').trim()
   if (rackUrl) {
@@ -145,14 +126,14 @@ function parseCredential(get: InputGetter): { host: string; credential: Credenti
         'Both password and rack-url are set: give the key one way, rack-url (the whole RACK_URL) or host and password.'
       )
     }
-    const parsed = parseRackUrl(rackUrl)
+    const parsed = parseRackUrl(rackUrl, INPUT_NAMING)
     // Console is the host's default only without rack-url, which names its own host.
-    if (hostInput && normaliseHost(hostInput) !== parsed.host) {
+    if (hostInput && normaliseHost(hostInput, INPUT_NAMING) !== parsed.host) {
       throw new InputError(
-        `The host input names ${normaliseHost(hostInput)}, but rack-url names ${parsed.host}: remove host, or make the two agree.`
+        `The host input names ${normaliseHost(hostInput, INPUT_NAMING)}, but rack-url names ${parsed.host}: remove host, or make the two agree.`
       )
     }
-    return parsed
+    return { host: parsed.host, password: parsed.credential.secret }
   }
   if (get('password').trim() === '') {
     throw new InputError(
@@ -167,13 +148,5 @@ function parseCredential(get: InputGetter): { host: string; credential: Credenti
     INPUT_NAMING,
     'store the key in the secret on one line'
   )
-  const credential = recogniseCredential(password)
-  const host = normaliseHost(hostInput || PUBLIC_CONSOLE_HOST)
-  if (credential.kind === 'token' && !hostInput) {
-    throw new InputError(
-      `The password input is a rack access token, which only its rack accepts, but host is empty (so ${PUBLIC_CONSOLE_HOST}): ` +
-        "set host to the rack's host, or pass the whole RACK_URL in rack-url instead of password."
-    )
-  }
-  return { host, credential }
+  return { host: hostInput, password }
 }

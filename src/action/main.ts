@@ -1,22 +1,23 @@
 import * as core from '@actions/core'
 import { homedir } from 'node:os'
+import type { RunContext } from '../core/actor.ts'
 import { resolveActor } from '../core/actor.ts'
 import { realClock } from '../core/clock.ts'
-import { ConvoxError } from '../core/errors.ts'
-import { describeErrno } from '../core/fs-errors.ts'
-import type { Frontend } from '../core/flow.ts'
+import { failureText, unexpectedError } from '../core/errors.ts'
 import { runFlow } from '../core/flow.ts'
 import { gitHubSecretStoreFromEnv } from '../core/stores/github.ts'
-import { redact, secretForms } from '../core/secrets.ts'
+import { secretForms } from '../core/secrets.ts'
+import { flowLogin, loginWarnings } from '../core/resolve.ts'
 import type { Journal } from '../core/settings/journal.ts'
 import { newJournal } from '../core/settings/journal.ts'
-import { INPUT_NAMING } from '../core/naming.ts'
+import { INPUT_NAMING } from './naming.ts'
 import { undoSettings } from '../core/settings/settings.ts'
 import { actionsExecRunner } from '../toolkit/exec.ts'
 import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
 import type { Inputs } from './inputs.ts'
 import { parseInputs } from './inputs.ts'
-import { deleteJournal, journalDir, loadJournal, saveJournal } from './journal-file.ts'
+import { actionFrontend } from './frontend.ts'
+import { deleteJournal, loadJournal } from './journal-file.ts'
 import { actionLog } from './log.ts'
 import { state } from './state.ts'
 import { writeSummary } from './summary.ts'
@@ -29,11 +30,8 @@ import { writeSummary } from './summary.ts'
 export async function run(): Promise<void> {
   state.markMainRan()
   // Mask before anything can print, even before the inputs are checked.
-  const keys = [core.getInput('password'), core.getInput('password-next'), core.getInput('rack-url')].filter(
-    Boolean
-  )
+  const { keys, tokens } = secretInputs()
   for (const key of keys) actionLog.secret(key)
-  const tokens = [core.getInput('github-token'), core.getInput('cli-token')].filter(Boolean)
   for (const token of tokens) core.setSecret(token)
   const secrets = [...keys, ...tokens]
 
@@ -51,98 +49,55 @@ export async function run(): Promise<void> {
     actionLog.secret(inputs.password)
     secrets.push(inputs.password)
   }
-  if (inputs.insecure) {
-    core.warning(
-      `insecure is true: the TLS certificate of ${inputs.host} is not verified, so a machine in the middle could read the key.`
-    )
-  }
-
-  const actor = resolveActor({
-    input: inputs.actor,
-    jobActor: process.env.CONVOX_ACTOR,
-    run: {
-      repository: process.env.GITHUB_REPOSITORY,
-      workflow: process.env.GITHUB_WORKFLOW,
-      runId: process.env.GITHUB_RUN_ID,
-      runAttempt: process.env.GITHUB_RUN_ATTEMPT,
-      user: process.env.GITHUB_ACTOR
-    }
-  })
-  const journal = newJournal(inputs.configDir)
-  let journalPath = ''
-  const frontend: Frontend = {
-    log: actionLog,
-    naming: INPUT_NAMING,
-    publish: ({ env, clear, outputs }) => {
-      for (const name of clear) core.exportVariable(name, '')
-      for (const [name, value] of Object.entries(env)) core.exportVariable(name, value)
-      for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
-    },
-    // Called before the settings change: if the post step could not find what to undo, the key
-    // would stay on the runner after the job, so a journal that cannot be saved stops the step.
-    saveJournal: (next: Journal) => {
-      if (!inputs.logout || (next.entries.length === 0 && !journalPath)) return
-      try {
-        journalPath = saveJournal(next, journalPath)
-        state.setJournalPath(journalPath)
-      } catch (error) {
-        const cause = describeErrno(error) ?? (error as Error).message
-        throw new ConvoxError(
-          `Cannot save the undo record in ${journalDir()} (${cause}), so the post step could not remove the key: ` +
-            `the settings in ${next.dir} were left as they were. Check that RUNNER_TEMP is a directory this job can write, ` +
-            'or set logout: false to keep the settings after the job.'
-        )
-      }
-    },
-    addPath: dir => core.addPath(dir)
-  }
+  for (const warning of loginWarnings(inputs, INPUT_NAMING)) core.warning(warning)
+  const actor = resolveActor({ input: inputs.actor, jobActor: process.env.CONVOX_ACTOR, run: gitHubRun() })
   try {
     const result = await runFlow(
       {
-        login: {
-          host: inputs.host,
-          password: inputs.password,
-          user: inputs.credential.user,
-          actor: actor.value,
-          rack: inputs.rack,
-          validate: inputs.validate,
-          configDir: inputs.configDir,
-          // The proxy variables (HTTPS_PROXY, NO_PROXY) as the runner set them: core reads no environment.
-          connection: {
-            caCert: inputs.caCert || undefined,
-            insecure: inputs.insecure,
-            proxyEnv: process.env
-          },
-          retryForMs: inputs.retryForMs
-        },
-        keyroll: inputs.keyroll
-          ? {
-              timeoutMs: inputs.keyrollTimeoutMs,
-              passwordNext: inputs.passwordNext || undefined,
-              store: inputs.updateSecret
-                ? gitHubSecretStoreFromEnv(process.env, {
-                    token: inputs.githubToken,
-                    name: inputs.updateSecret,
-                    environment: inputs.updateSecretEnvironment || undefined,
-                    clock: realClock,
-                    log: actionLog,
-                    retryForMs: inputs.retryForMs
-                  })
-                : undefined
-            }
-          : undefined,
+        // The proxy variables (HTTPS_PROXY, NO_PROXY) as the runner set them: core reads no environment.
+        login: flowLogin(inputs, actor.value, process.env),
+        keyroll: inputs.keyroll ? keyrollOptions(inputs) : undefined,
         cli: inputs.cliVersion ? cliOptions(inputs) : undefined,
         exportEnv: inputs.exportEnv,
         exportActor: actor.export,
         env: process.env,
-        journal,
+        journal: newJournal(inputs.configDir),
         clock: realClock
       },
-      frontend
+      actionFrontend(inputs.logout)
     )
     await writeSummary(result)
   } catch (error) {
     return fail(error, secrets)
+  }
+}
+
+/** The run, for the audit actor (core/actor.ts). */
+function gitHubRun(): RunContext {
+  return {
+    repository: process.env.GITHUB_REPOSITORY,
+    workflow: process.env.GITHUB_WORKFLOW,
+    runId: process.env.GITHUB_RUN_ID,
+    runAttempt: process.env.GITHUB_RUN_ATTEMPT,
+    user: process.env.GITHUB_ACTOR
+  }
+}
+
+function keyrollOptions(inputs: Inputs): NonNullable<Parameters<typeof runFlow>[0]['keyroll']> {
+  return {
+    timeoutMs: inputs.keyrollTimeoutMs,
+    passwordNext: inputs.passwordNext || undefined,
+    store: inputs.updateSecret
+      ? gitHubSecretStoreFromEnv(process.env, {
+          token: inputs.githubToken,
+          name: inputs.updateSecret,
+          environment: inputs.updateSecretEnvironment || undefined,
+          clock: realClock,
+          log: actionLog,
+          naming: INPUT_NAMING,
+          retryForMs: inputs.retryForMs
+        })
+      : undefined
   }
 }
 
@@ -169,14 +124,24 @@ function cliOptions(inputs: Inputs): NonNullable<Parameters<typeof runFlow>[0]['
 }
 
 function fail(error: unknown, secrets: readonly string[]): void {
-  const forms = secrets.flatMap(s => secretForms(s))
-  if (error instanceof ConvoxError) core.setFailed(redact(error.message, forms))
-  else core.setFailed(unexpectedError(error, forms))
+  core.setFailed(failureText(error, secretFormsOf(secrets)))
 }
 
-/** What to say of an error that is not a ConvoxError: a bug, to be reported, with any secret form redacted. */
-export function unexpectedError(error: unknown, forms: readonly string[] = []): string {
-  return `Unexpected error in convox-login (please report it): ${redact(String((error as Error)?.stack ?? error), forms)}`
+/** The inputs that hold secrets: keys (whose every form is masked) and tokens. */
+function secretInputs(): { keys: string[]; tokens: string[] } {
+  const given = (names: string[]) => names.map(name => core.getInput(name)).filter(Boolean)
+  return {
+    keys: given(['password', 'password-next', 'rack-url']),
+    tokens: given(['github-token', 'cli-token'])
+  }
+}
+
+const secretFormsOf = (secrets: readonly string[]) => secrets.flatMap(s => secretForms(s))
+
+/** An error that escaped a step, in the core's words, with every form of every secret input redacted. */
+export function escapedError(error: unknown): string {
+  const { keys, tokens } = secretInputs()
+  return unexpectedError(error, secretFormsOf([...keys, ...tokens]))
 }
 
 /** Undoes what main recorded. A problem here is a warning: the job's work is already done. */

@@ -84,31 +84,77 @@ export const SUMMARY: Record<Command, string> = {
   'install-cli': 'install the Convox CLI into a cache and put it on PATH'
 }
 
-/** The flag that carries each of the action's inputs, where the names differ. */
-const FLAG_OF_INPUT: Record<string, string> = {
-  'ca-cert': 'ca-cert-file',
-  'keyroll-timeout': 'timeout',
-  'password-next': 'next-password-file',
-  'update-secret': 'github-secret',
-  'cli-version': 'version',
-  'cli-download-url': 'download-url'
+/**
+ * How the command names each of the action's inputs that the core can name at run time: the flag
+ * that carries it, an environment variable, or what the command offers instead.
+ */
+const COMMAND_OF_INPUT: Record<string, string> = {
+  'ca-cert': '--ca-cert-file',
+  'keyroll-timeout': '--timeout',
+  'password-next': '--next-password-file',
+  'update-secret': '--github-secret',
+  'update-secret-environment': '--github-environment',
+  'github-token': 'GITHUB_TOKEN',
+  'cli-version': '--version',
+  'cli-download-url': '--download-url',
+  // The command always hands the login over; --format none keeps it to the settings files.
+  'export-env': '--format',
+  // A command of its own: a login's settings stay until it is run.
+  logout: 'convox-login logout',
+  keyroll: 'convox-login keyroll'
 }
+
+/** The action's inputs the command has nothing for: it reads the key, not a whole RACK_URL. */
+const NOT_OFFERED = ['rack-url', 'cli-token']
 
 const KEY_SOURCE = 'CONVOX_PASSWORD, --password-stdin or --password-file'
 
-/** The shared rules' sentences (core/options.ts) name flags here. */
-export const FLAG_NAMING: Naming = {
-  subject: name => (name === 'password' ? `The key (${KEY_SOURCE})` : `--${FLAG_OF_INPUT[name] ?? name}`),
-  ref: name => (name === 'password' ? KEY_SOURCE : `--${FLAG_OF_INPUT[name] ?? name}`),
-  set: (name, value) => {
-    // The keyroll is a command of its own, not a switch of login.
+/** The variables a flag falls back to, for a sentence saying neither was given. */
+const ENV_OF_FLAG: Record<string, string> = { host: 'CONVOX_HOST', rack: 'CONVOX_RACK' }
+
+const flag = (name: string) => COMMAND_OF_INPUT[name] ?? `--${name}`
+
+/**
+ * The shared rules' and the core's sentences name flags here; tempDir is a settings directory the
+ * CI the command runs in can name in a shell step (ci.ts), never an expression of another CI.
+ */
+export function flagNaming(tempDir = '"$(mktemp -d)/convox"'): Naming {
+  const ref = (name: string) => (name === 'password' ? 'the current key' : flag(name))
+  const set = (name: string, value: string) => {
+    // The keyroll and the logout are commands of their own, not switches of login.
     if (name === 'keyroll') return value === 'true' ? 'convox-login keyroll' : 'convox-login login'
-    if (value === 'true') return `--${FLAG_OF_INPUT[name] ?? name}`
-    if (value === 'false') return `--no-${FLAG_OF_INPUT[name] ?? name}`
-    return `--${FLAG_OF_INPUT[name] ?? name} ${value}`
-  },
-  keySource: KEY_SOURCE
+    if (name === 'logout') return value === 'true' ? 'convox-login logout' : 'no convox-login logout'
+    if (name === 'export-env') return value === 'true' ? '--format auto' : '--format none'
+    if (name === 'password') return 'CONVOX_PASSWORD'
+    if (value === 'true') return flag(name)
+    if (value === 'false') return `--no-${flag(name).replace(/^--/, '')}`
+    return `${flag(name)} ${value}`
+  }
+  return {
+    subject: name => (name === 'password' ? `The key (${KEY_SOURCE})` : flag(name)),
+    the: (...names) => {
+      const each = names.map(name => (name === 'password' ? `the key (${KEY_SOURCE})` : flag(name)))
+      return each.length === 1 ? each[0]! : `${each.slice(0, -1).join(', ')} and ${each.at(-1)}`
+    },
+    ref,
+    set,
+    // Switching from keyroll to login is another command, not a flag to remove.
+    unset: (name, value) => (name === 'keyroll' ? `use ${set(name, 'false')}` : `remove ${set(name, value)}`),
+    given: (name, value) => {
+      if (value !== '') return `${set(name, value)} is given`
+      return ENV_OF_FLAG[name]
+        ? `neither ${ref(name)} nor ${ENV_OF_FLAG[name]} is given`
+        : `no ${ref(name)} is given`
+    },
+    has: name => !NOT_OFFERED.includes(name),
+    keySource: KEY_SOURCE,
+    self: 'convox-login',
+    example: name => (name === 'config-dir' ? tempDir : '')
+  }
 }
+
+/** For parsing the command line, before the CI is known to matter. */
+export const FLAG_NAMING: Naming = flagNaming()
 
 /** A command line the user must correct: exits 2 with the usage line. */
 export class UsageError extends InputError {

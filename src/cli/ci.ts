@@ -15,7 +15,7 @@ export interface Ci {
   title: string
   /** The checkout, where a later step could commit or upload the key. */
   workspace?: string
-  /** A place outside it for settings, to suggest. */
+  /** A place outside it for settings, to suggest, as a shell step of this CI writes it. */
   tempSuggestion: string
 }
 
@@ -73,7 +73,7 @@ export function detectCi(env: Env): Ci {
       name: 'github',
       title: 'GitHub Actions',
       workspace: env.GITHUB_WORKSPACE,
-      tempSuggestion: '${{ runner.temp }}/convox'
+      tempSuggestion: '$RUNNER_TEMP/convox'
     }
   }
   if (yes(env.CIRCLECI)) {
@@ -106,7 +106,8 @@ export function detectCi(env: Env): Ci {
       name: 'gitlab',
       title: 'GitLab CI',
       workspace: env.CI_PROJECT_DIR,
-      tempSuggestion: '"$(mktemp -d)/convox"'
+      // Beside the checkout (CI_PROJECT_DIR is under it), one per job on a shared runner.
+      tempSuggestion: '"$CI_BUILDS_DIR/convox-$CI_JOB_ID"'
     }
   }
   // Jenkins sets WORKSPACE for every build; a terminal has none.

@@ -1,32 +1,22 @@
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Actor } from '../core/actor.ts'
 import { resolveActor } from '../core/actor.ts'
-import type { BasicUser } from '../core/credential.ts'
-import { recogniseCredential } from '../core/credential.ts'
 import { InputError } from '../core/errors.ts'
-import { normaliseHost, PUBLIC_CONSOLE_HOST } from '../core/host.ts'
-import {
-  checkCliDownloadUrl,
-  checkCliVersion,
-  checkGitHubSecretName,
-  checkTrust,
-  cleanKey,
-  parseConfigDir,
-  parseKeyrollTimeout,
-  parseRack,
-  parseRetryFor
-} from '../core/options.ts'
+import type { Naming } from '../core/naming.ts'
+import { checkCliDownloadUrl, checkCliVersion, cleanKey, parseConfigDir } from '../core/options.ts'
+import type { LoginValues, ResolvedLogin } from '../core/resolve.ts'
+import { resolveLogin } from '../core/resolve.ts'
 import type { Command, Flags, Format } from './args.ts'
-import { FLAG_NAMING, FORMATS, UsageError } from './args.ts'
+import { flagNaming, FORMATS, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
 import { ciRun } from './ci.ts'
+import { checkWritableDir, readText } from './flag-files.ts'
 import { defaultStateFile } from './state-file.ts'
 
 /**
  * From flags and environment to what each command runs with, by the action's rules
  * (core/options.ts). Everything is read and checked here, before anything is sent or written;
- * every refusal is a UsageError (exit 2).
+ * every refusal is a UsageError (exit 2). The keyroll's own flags and its store are in stores.ts.
  */
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -38,40 +28,23 @@ export interface Context {
   ci: Ci
   /** Standard input, read whole: only asked for with --password-stdin. */
   readStdin(): string
+  /** Every secret read so far (keys, tokens), for the process to redact from an error that escapes. */
+  secrets: string[]
 }
 
 /** Where a handover goes: a --format, with `auto` decided, or CircleCI's BASH_ENV. */
 export type Target = Exclude<Format, 'auto'> | 'bash-env'
 
-export interface LoginSettings {
-  host: string
-  password: string
-  /** `jwt` for a rack access token, else `convox`. */
-  user: BasicUser
+/** A login's options, checked by the core's rules (core/resolve.ts), and what only the command has. */
+export interface LoginSettings extends ResolvedLogin {
   actor: Actor
-  rack: string
-  validate: boolean
-  configDir: string
-  caCert: string
-  insecure: boolean
-  retryForMs: number
   target: Target
   dotenvFile?: string
   stateFile: string
 }
 
-export type StoreSettings =
-  | { kind: 'github'; name: string; repository: string; environment?: string; token: string; apiUrl: string }
-  | { kind: 'gitlab'; name: string; project: string; token: string; apiUrl: string }
-  | { kind: 'file' }
-
-export interface KeyrollSettings extends LoginSettings {
-  timeoutMs: number
-  passwordNext?: string
-  /** Without another store, the new key's file. */
-  nextPasswordFile?: string
-  store: StoreSettings
-}
+/** The keyroll's part of the options, for `keyroll` (stores.ts). */
+export type KeyrollValues = Pick<LoginValues, 'keyrollTimeout' | 'githubSecret'>
 
 export interface LogoutSettings {
   configDir: string
@@ -85,168 +58,63 @@ export interface InstallSettings {
   target: Target
 }
 
-const text = (flags: Flags, name: string): string => {
+/** A flag's value, trimmed; `''` when not given or a switch. */
+export const text = (flags: Flags, name: string): string => {
   const value = flags[name]
   return typeof value === 'string' ? value.trim() : ''
 }
 
-export function loginSettings(flags: Flags, ctx: Context, command: Command = 'login'): LoginSettings {
-  return usage(command, () => {
-    const password = readKey(flags, ctx)
-    const hostGiven = text(flags, 'host') || (ctx.env.CONVOX_HOST ?? '').trim()
-    const host = normaliseHost(hostGiven || PUBLIC_CONSOLE_HOST, FLAG_NAMING)
-    const credential = recogniseCredential(password)
-    if (credential.kind === 'token' && !hostGiven) {
-      throw new InputError(
-        `The key is a rack access token, which only its rack accepts, but no host is given (so ${PUBLIC_CONSOLE_HOST}): ` +
-          "set --host or CONVOX_HOST to the rack's host."
-      )
-    }
-    const rack = parseRack(text(flags, 'rack') || (ctx.env.CONVOX_RACK ?? '').trim(), FLAG_NAMING)
+/** The command's naming: its flags, and a settings directory the CI it runs in can name. */
+export const namingOf = (ctx: Context): Naming => flagNaming(ctx.ci.tempSuggestion)
+
+export function loginSettings(flags: Flags, ctx: Context, keyroll?: KeyrollValues): LoginSettings {
+  return usage(keyroll ? 'keyroll' : 'login', () => {
+    const naming = namingOf(ctx)
+    const password = readKey(flags, ctx, naming)
     const caCertFile = text(flags, 'ca-cert-file')
-    const caCert = caCertFile ? readText(resolve(ctx.cwd, caCertFile), '--ca-cert-file').trim() : ''
-    const insecure = flags.insecure === true
-    checkTrust(caCert, insecure, FLAG_NAMING)
-    const configDir = parseConfigDir(
-      text(flags, 'config-dir'),
-      { home: ctx.home, workspace: ctx.ci.workspace, suggestion: ctx.ci.tempSuggestion },
-      FLAG_NAMING
+    const login = resolveLogin(
+      {
+        host: text(flags, 'host') || (ctx.env.CONVOX_HOST ?? '').trim(),
+        password,
+        rack: text(flags, 'rack') || (ctx.env.CONVOX_RACK ?? '').trim(),
+        validate: flags['no-validate'] !== true,
+        configDir: text(flags, 'config-dir'),
+        caCert: caCertFile ? readText(resolve(ctx.cwd, caCertFile), '--ca-cert-file').trim() : '',
+        insecure: flags.insecure === true,
+        retryFor: text(flags, 'retry-for'),
+        keyroll: keyroll !== undefined,
+        keyrollTimeout: keyroll?.keyrollTimeout ?? '',
+        passwordNext: '',
+        githubSecret: keyroll?.githubSecret
+      },
+      { home: ctx.home, workspace: ctx.ci.workspace },
+      naming
     )
     const stateFile = text(flags, 'state-file')
     const dotenvFile = text(flags, 'dotenv-file')
     if (dotenvFile) checkWritableDir(resolve(ctx.cwd, dotenvFile), '--dotenv-file')
     return {
-      host,
-      password,
-      user: credential.user,
+      ...login,
       actor: resolveActor({
         input: text(flags, 'actor'),
         jobActor: ctx.env.CONVOX_ACTOR,
         run: ciRun(ctx.ci, ctx.env)
       }),
-      rack,
-      validate: flags['no-validate'] !== true,
-      configDir,
-      caCert,
-      insecure,
-      retryForMs: parseRetryFor(text(flags, 'retry-for'), FLAG_NAMING),
       target: target(flags, ctx),
       dotenvFile: dotenvFile ? resolve(ctx.cwd, dotenvFile) : undefined,
-      stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home)
+      stateFile: stateFile
+        ? resolve(ctx.cwd, stateFile)
+        : defaultStateFile(login.configDir, ctx.env, ctx.home)
     }
   })
-}
-
-export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
-  const login = loginSettings(flags, ctx, 'keyroll')
-  return usage('keyroll', () => {
-    if (!login.validate) {
-      throw new InputError(
-        'keyroll needs the API, but --no-validate is given: remove --no-validate to roll the key.'
-      )
-    }
-    const nextFlag = text(flags, 'next-password-file')
-    const nextPasswordFile = nextFlag ? resolve(ctx.cwd, nextFlag) : undefined
-    const store = storeSettings(flags, ctx, nextPasswordFile)
-    let passwordNext: string | undefined
-    if (nextPasswordFile) {
-      if (store.kind === 'file') checkWritableDir(nextPasswordFile, '--next-password-file')
-      // A missing or empty file is no pending key: the last roll finished, or there was none.
-      const raw = existsSync(nextPasswordFile) ? readText(nextPasswordFile, '--next-password-file') : ''
-      passwordNext =
-        cleanKey(raw, 'password-next', FLAG_NAMING, 'the file must hold one key on one line').trim() ||
-        undefined
-    }
-    return {
-      ...login,
-      timeoutMs: parseKeyrollTimeout(text(flags, 'timeout'), FLAG_NAMING),
-      passwordNext,
-      nextPasswordFile,
-      store
-    }
-  })
-}
-
-function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | undefined): StoreSettings {
-  const { env } = ctx
-  const github = text(flags, 'github-secret')
-  const gitlab = text(flags, 'gitlab-variable')
-  for (const [flag, needs] of [
-    ['github-repo', 'github-secret'],
-    ['github-environment', 'github-secret'],
-    ['gitlab-project', 'gitlab-variable']
-  ] as const) {
-    if (text(flags, flag) && !text(flags, needs)) {
-      throw new InputError(
-        `--${flag} is given without --${needs}: name the ${needs.split('-')[1]} to update in --${needs}.`
-      )
-    }
-  }
-  if (github && gitlab) {
-    throw new InputError('Both --github-secret and --gitlab-variable are given: keep the key in one store.')
-  }
-  if (github) {
-    checkGitHubSecretName(github, FLAG_NAMING)
-    const token = (env.GITHUB_TOKEN ?? '').trim()
-    if (!token) {
-      throw new InputError(
-        '--github-secret needs GITHUB_TOKEN set to a token that may write Actions secrets: a fine-grained token or a GitHub App token.'
-      )
-    }
-    const repository = text(flags, 'github-repo') || (env.GITHUB_REPOSITORY ?? '').trim()
-    if (!repository) {
-      throw new InputError(
-        '--github-secret needs a repository: pass --github-repo owner/name (or set GITHUB_REPOSITORY).'
-      )
-    }
-    return {
-      kind: 'github',
-      name: github,
-      repository,
-      environment: text(flags, 'github-environment') || undefined,
-      token,
-      apiUrl: env.GITHUB_API_URL || 'https://api.github.com'
-    }
-  }
-  if (gitlab) {
-    const token = (env.GITLAB_TOKEN ?? '').trim()
-    if (!token) {
-      throw new InputError(
-        env.CI_JOB_TOKEN
-          ? '--gitlab-variable needs GITLAB_TOKEN: CI_JOB_TOKEN cannot write CI/CD variables. Set GITLAB_TOKEN (a masked variable) to a ' +
-              'project or group access token with the api scope and the Maintainer role.'
-          : '--gitlab-variable needs GITLAB_TOKEN set to a project or group access token with the api scope and the Maintainer role.'
-      )
-    }
-    const project = text(flags, 'gitlab-project') || (env.CI_PROJECT_ID ?? '').trim()
-    if (!project) {
-      throw new InputError(
-        '--gitlab-variable needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).'
-      )
-    }
-    const apiUrl = (env.CI_API_V4_URL ?? '').trim()
-    if (!apiUrl) {
-      throw new InputError(
-        "--gitlab-variable needs GitLab's API URL in CI_API_V4_URL, such as https://gitlab.com/api/v4 (GitLab CI sets it in every job)."
-      )
-    }
-    return { kind: 'gitlab', name: gitlab, project, token, apiUrl }
-  }
-  if (!nextPasswordFile) {
-    throw new InputError(
-      'A keyroll makes a new key, which needs somewhere to go: pass --github-secret NAME, --gitlab-variable NAME, ' +
-        'or --next-password-file F to have it written to a file you then store.'
-    )
-  }
-  return { kind: 'file' }
 }
 
 export function logoutSettings(flags: Flags, ctx: Context): LogoutSettings {
   return usage('logout', () => {
     const configDir = parseConfigDir(
       text(flags, 'config-dir') || (ctx.env.CONVOX_CONFIG ?? '').trim(),
-      { home: ctx.home, suggestion: ctx.ci.tempSuggestion },
-      FLAG_NAMING
+      { home: ctx.home },
+      namingOf(ctx)
     )
     const stateFile = text(flags, 'state-file')
     return {
@@ -263,9 +131,9 @@ export function installSettings(flags: Flags, ctx: Context): InstallSettings {
       throw new InputError(
         'install-cli needs --version: latest, a v3 version such as 3.24.9, or a v2 timestamp.'
       )
-    checkCliVersion(version, FLAG_NAMING)
+    checkCliVersion(version, namingOf(ctx))
     const downloadUrl = text(flags, 'download-url')
-    checkCliDownloadUrl(downloadUrl, version, FLAG_NAMING)
+    checkCliDownloadUrl(downloadUrl, version, namingOf(ctx))
     const cacheDir = text(flags, 'cache-dir')
     const cacheRoot = ctx.env.XDG_CACHE_HOME || join(ctx.home, '.cache')
     return {
@@ -278,7 +146,7 @@ export function installSettings(flags: Flags, ctx: Context): InstallSettings {
 }
 
 /** Any refusal while reading the options is a usage error of this command. */
-function usage<T>(command: Command, fn: () => T): T {
+export function usage<T>(command: Command, fn: () => T): T {
   try {
     return fn()
   } catch (error) {
@@ -288,7 +156,7 @@ function usage<T>(command: Command, fn: () => T): T {
   }
 }
 
-function readKey(flags: Flags, ctx: Context): string {
+function readKey(flags: Flags, ctx: Context, naming: Naming): string {
   const file = text(flags, 'password-file')
   if (flags['password-stdin'] === true && file) {
     throw new InputError(
@@ -308,37 +176,8 @@ function readKey(flags: Flags, ctx: Context): string {
         : `No key: ${source} is empty.`
     )
   }
-  return cleanKey(raw, 'password', FLAG_NAMING, 'give the key on one line')
-}
-
-function readText(file: string, flag: string): string {
-  try {
-    const stat = lstatSync(file)
-    if (!stat.isFile() && !stat.isFIFO() && !stat.isCharacterDevice() && !stat.isSymbolicLink()) {
-      throw new InputError(`${flag} ${file} is not a file.`)
-    }
-    return readFileSync(file, 'utf8')
-  } catch (error) {
-    if (error instanceof InputError) throw error
-    const code = (error as NodeJS.ErrnoException).code
-    throw new InputError(
-      `${flag} ${file} cannot be read (${code ?? (error as Error).message}): check the path.`
-    )
-  }
-}
-
-/** A file this command will write: its directory must exist, and it must not be a link or a directory. */
-function checkWritableDir(file: string, flag: string): void {
-  const dir = dirname(file)
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new InputError(`${flag} ${file}: the directory ${dir} does not exist; create it first.`)
-  }
-  const stat = lstatSync(file, { throwIfNoEntry: false })
-  if (stat && !stat.isFile()) {
-    throw new InputError(
-      `${flag} ${file} exists and is not a regular file: remove it or choose another path.`
-    )
-  }
+  ctx.secrets.push(raw.trim())
+  return cleanKey(raw, 'password', naming, 'give the key on one line')
 }
 
 function target(flags: Flags, ctx: Context): Target {

@@ -1,6 +1,7 @@
 import { parseJson } from './http/json.ts'
 import { InputError } from './errors.ts'
 import { normaliseHost } from './host.ts'
+import type { Naming } from './naming.ts'
 
 /**
  * What a secret is, and the user name it goes with. A v3 rack takes its rack access tokens as HTTP
@@ -45,20 +46,23 @@ export const TOKEN_WARN_MS = 7 * 24 * 3600_000
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 
 /**
- * Reads the `password` input. A rack password has no dots; an HS256 JWT's header always begins
+ * Reads a key; `subject` names where it was given, in the front end's words (naming.ts). A rack password has no dots; an HS256 JWT's header always begins
  * `eyJ` (base64 of `{"`), so a dotted secret that begins so is taken as an attempt at a token and
  * held to a token's form, rather than sent as a password the rack would refuse with a bare 401.
  */
-export function recogniseCredential(secret: string, input = 'password'): Credential {
-  if (secret.startsWith('eyJ') && secret.includes('.')) return parseToken(secret, input)
+export function recogniseCredential(secret: string, subject: string): Credential {
+  if (secret.startsWith('eyJ') && secret.includes('.')) return parseToken(secret, subject)
   return { kind: 'password', user: 'convox', secret }
 }
 
-/** A rack access token's claims, checked for form only: the signature needs the rack's key. */
-export function parseToken(secret: string, input: string): TokenCredential {
+/**
+ * A rack access token's claims, checked for form only: the signature needs the rack's key.
+ * `subject` names where the token was given, in the front end's words (naming.ts).
+ */
+export function parseToken(secret: string, subject: string): TokenCredential {
   const bad = (what: string) =>
     new InputError(
-      `The ${input} input looks like a rack access token but ${what}: copy the whole token, the part between jwt: and @ ` +
+      `${subject} looks like a rack access token but ${what}: copy the whole token, the part between jwt: and @ ` +
         `in the RACK_URL that convox rack access printed, or ${MINT_HINT}.`
     )
   const segments = secret.split('.')
@@ -99,8 +103,9 @@ const RACK_URL_FORM = 'https://jwt:<token>@<rack host>[:port], as convox rack ac
  * `convox` (the rack password), the secret percent-decoded. No sentence quotes the value or its
  * user-info: either may be the secret.
  */
-export function parseRackUrl(raw: string): RackUrl {
-  const bad = (what: string) => new InputError(`The rack-url input ${what}: use ${RACK_URL_FORM}.`)
+export function parseRackUrl(raw: string, naming: Naming): RackUrl {
+  const subject = naming.subject('rack-url')
+  const bad = (what: string) => new InputError(`${subject} ${what}: use ${RACK_URL_FORM}.`)
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(raw)?.[1]
   if (!scheme) throw bad('is not a URL')
   if (scheme.toLowerCase() !== 'https') throw bad(`uses ${scheme.toLowerCase()}://, not https://`)
@@ -126,12 +131,12 @@ export function parseRackUrl(raw: string): RackUrl {
   if (/[\x00-\x1f\x7f]/.test(secret)) throw bad('has a secret with a control character in it')
   let host: string
   try {
-    host = normaliseHost(hostPart)
+    host = normaliseHost(hostPart, naming)
   } catch {
     throw bad('does not end in a valid host (and port)')
   }
-  if (user === 'jwt') return { host, credential: parseToken(secret, 'rack-url') }
-  if (recogniseCredential(secret, 'rack-url').kind === 'token') {
+  if (user === 'jwt') return { host, credential: parseToken(secret, subject) }
+  if (recogniseCredential(secret, subject).kind === 'token') {
     throw bad('holds a rack access token with user convox, which the rack compares with its password')
   }
   return { host, credential: { kind: 'password', user: 'convox', secret } }

@@ -2,8 +2,11 @@ import { InputError } from './errors.ts'
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000 } as const
 
-/** Parses `90s`, `5m`, `1h`, `1h30m` or plain seconds into milliseconds. */
-export function parseDuration(name: string, raw: string, subject = `The ${name} input`): number {
+/**
+ * Parses `90s`, `5m`, `1h`, `1h30m` or plain seconds into milliseconds. `subject` names the option
+ * in the front end's words (naming.ts).
+ */
+export function parseDuration(raw: string, subject: string): number {
   const text = raw.trim().toLowerCase()
   if (/^\d+$/.test(text)) return Number(text) * 1000
   const parts = [...text.matchAll(/(\d+)([smh])/g)]

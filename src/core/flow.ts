@@ -47,7 +47,7 @@ export interface Frontend {
 }
 
 export interface FlowOptions {
-  login: Omit<LoginOptions, 'clock' | 'log' | 'journal' | 'saveJournal'>
+  login: Omit<LoginOptions, 'clock' | 'log' | 'naming' | 'journal' | 'saveJournal'>
   /** Set to roll the key after the login. */
   keyroll?: {
     timeoutMs: number
@@ -55,7 +55,7 @@ export interface FlowOptions {
     passwordNext?: string
     store?: SecretStore
   }
-  cli?: Omit<InstallCliOptions, 'log' | 'naming' | 'clock'>
+  cli?: Omit<InstallCliOptions, 'log' | 'clock' | 'naming'>
   /** Whether the login's variables go to later steps (`export-env`). */
   exportEnv: boolean
   /** Whether later steps get `login.actor` as CONVOX_ACTOR (with exportEnv): not over the job's own. */
@@ -87,16 +87,16 @@ const STALE_VARIABLES = {
 } as const
 
 export async function runFlow(options: FlowOptions, frontend: Frontend): Promise<FlowResult> {
-  const { log } = frontend
+  const { log, naming } = frontend
   // Every form a key can take is masked before any line can show it; the adapter masked the keys themselves.
   for (const key of [options.login.password, options.keyroll?.passwordNext]) {
     if (key) for (const url of rackUrls(options.login.host, key)) log.secret(url)
   }
-  const token = checkToken(options, log)
+  const token = checkToken(options, log, naming)
   const actor = options.login.actor ?? ''
   const cli = options.cli
     ? await log.group('Install the Convox CLI', () =>
-        installCli({ ...options.cli!, log, naming: frontend.naming, clock: options.clock })
+        installCli({ ...options.cli!, log, naming, clock: options.clock })
       )
     : undefined
   if (cli) frontend.addPath(cli.dir)
@@ -127,8 +127,12 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
     const keyroll = await rollKey(options, frontend, session)
     password = keyroll.password
     for (const url of rackUrls(result.host, password)) log.secret(url)
-    writeSettings([{ file: 'auth', key: result.host, value: password }], options.journal, log, journal =>
-      frontend.saveJournal(journal)
+    writeSettings(
+      [{ file: 'auth', key: result.host, value: password }],
+      options.journal,
+      log,
+      naming,
+      journal => frontend.saveJournal(journal)
     )
     Object.assign(outputs, {
       password,
@@ -166,20 +170,20 @@ function handover(
  * A rack access token is checked before any request: its end date (the rack would only say 401),
  * and that no keyroll is asked of it. Returns its claims; undefined for any other key.
  */
-function checkToken(options: FlowOptions, log: Log): TokenCredential | undefined {
+function checkToken(options: FlowOptions, log: Log, naming: Naming): TokenCredential | undefined {
   if (options.login.user !== 'jwt') return undefined
-  const token = parseToken(options.login.password, 'password')
+  const token = parseToken(options.login.password, naming.subject('password'))
   if (options.keyroll) {
     throw new ConvoxError(
-      'keyroll: true cannot roll a rack access token: it is not the rack password. A token ends by itself at its ' +
-        'expiresAt, or with all others by convox rack access key rotate; remove keyroll: true, or log in with the rack password to roll that.'
+      `${naming.set('keyroll', 'true')} cannot roll a rack access token: it is not the rack password. A token ends by itself at its ` +
+        `expiresAt, or with all others by convox rack access key rotate; ${naming.unset('keyroll', 'true')}, or log in with the rack password to roll that.`
     )
   }
   const warning = checkTokenExpiry(token, options.clock.now())
   if (warning) log.warning(warning)
   if (!options.exportEnv) {
     log.warning(
-      'export-env is false, and a rack access token is not written to the settings files (their readers would send it as a ' +
+      `${naming.given('export-env', 'false')}, and a rack access token is not written to the settings files (their readers would send it as a ` +
         'password): later convox commands are not logged in unless you set RACK_URL yourself.'
     )
   }
@@ -200,10 +204,10 @@ const RECOVERY_RETRY_JITTER_MS = 1000
 
 async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session> {
   const { clock, journal } = options
-  const { log } = frontend
+  const { log, naming } = frontend
   const saveJournal = (j: Journal) => frontend.saveJournal(j)
   const attempt = async (password: string): Promise<Session> => ({
-    ...(await login({ ...options.login, password, clock, log, journal, saveJournal })),
+    ...(await login({ ...options.login, password, clock, log, naming, journal, saveJournal })),
     password
   })
   const current = options.login.password
@@ -225,7 +229,7 @@ async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session>
         if (!(error instanceof RejectedKeyError)) throw error
         if (round === 1 && name === 'password') {
           log.info(
-            'The rack refuses password; trying password-next, which an earlier keyroll may have put in place.'
+            `The rack refuses ${naming.ref('password')}; trying ${naming.ref('password-next')}, which an earlier keyroll may have put in place.`
           )
         }
       }
@@ -233,7 +237,8 @@ async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session>
     const spent = clock.now() - start
     if (spent >= timeoutMs) {
       throw new ConvoxError(
-        `${options.login.host} refused both password and password-next for ${formatDuration(spent)} (keyroll-timeout): if a keyroll ` +
+        `${options.login.host} refused both ${naming.ref('password')} and ${naming.ref('password-next')} for ${formatDuration(spent)} ` +
+          `(${naming.ref('keyroll-timeout')}): if a keyroll ` +
           'is being applied, run again later with the same secrets; nothing was changed. If it keeps refusing both, ' +
           "neither key is the rack's: set a known one through the rack's CloudFormation stack (parameter Password) and store it."
       )
@@ -243,7 +248,7 @@ async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session>
       timeoutMs - spent
     )
     log.info(
-      `The rack refuses both password and password-next, as it can while an earlier keyroll replaces its API; ` +
+      `The rack refuses both ${naming.ref('password')} and ${naming.ref('password-next')}, as it can while an earlier keyroll replaces its API; ` +
         `trying again in ${formatDuration(delay)} (${formatDuration(spent)} of ${formatDuration(timeoutMs)} spent).`
     )
     await clock.sleep(delay)
@@ -251,11 +256,15 @@ async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session>
 }
 
 async function rollKey(options: FlowOptions, frontend: Frontend, session: Session): Promise<KeyrollResult> {
-  const { log } = frontend
+  const { log, naming } = frontend
   const { timeoutMs, passwordNext, store } = options.keyroll!
   const { host } = options.login
   const api = session.api
-  if (!api) throw new ConvoxError('keyroll needs the API, but validate is false: remove validate: false.')
+  if (!api) {
+    throw new ConvoxError(
+      `keyroll needs the API, but ${naming.given('validate', 'false')}: ${naming.unset('validate', 'false')}.`
+    )
+  }
   const password = options.login.password
   try {
     return await log.group(`Keyroll on ${host}`, () =>
@@ -270,7 +279,8 @@ async function rollKey(options: FlowOptions, frontend: Frontend, session: Sessio
         // The login may have waited through the earlier roll's window: one keyroll-timeout for both.
         startedAt: session.recoveryStartedAt,
         clock: options.clock,
-        log
+        log,
+        naming
       })
     )
   } catch (error) {
@@ -279,7 +289,7 @@ async function rollKey(options: FlowOptions, frontend: Frontend, session: Sessio
       if (!store) {
         log.warning(
           'The new key exists only in the password output of this step: store it (for example in a secret) in a later step with if: always(), ' +
-            'or pass it as password-next next time to finish the roll.'
+            `or pass it as ${naming.ref('password-next')} next time to finish the roll.`
         )
       }
     }

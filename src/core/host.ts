@@ -1,6 +1,5 @@
 import { InputError } from './errors.ts'
 import type { Naming } from './naming.ts'
-import { INPUT_NAMING } from './naming.ts'
 
 /** The public Console, the host's default and, without validation, taken as a Console. */
 export const PUBLIC_CONSOLE_HOST = 'console.convox.com'
@@ -10,7 +9,7 @@ export const PUBLIC_CONSOLE_HOST = 'console.convox.com'
  * port kept (a rack can listen on `127.0.0.1:5443`) except the default 443, which the CLI never
  * writes.
  */
-export function normaliseHost(raw: string, naming: Naming = INPUT_NAMING): string {
+export function normaliseHost(raw: string, naming: Pick<Naming, 'subject' | 'keySource'>): string {
   const subject = naming.subject('host')
   const input = raw.trim()
   if (input === '') {

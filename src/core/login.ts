@@ -5,6 +5,7 @@ import type { BasicUser } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import { PUBLIC_CONSOLE_HOST } from './host.ts'
 import type { Log } from './log.ts'
+import type { Naming } from './naming.ts'
 import { rackUrl, secretForms } from './secrets.ts'
 import type { Journal } from './settings/journal.ts'
 import type { Edit } from './settings/settings.ts'
@@ -28,6 +29,8 @@ export interface LoginOptions {
   retryForMs: number
   clock: Clock
   log: Log
+  /** How the front end names its options, for every sentence below. */
+  naming: Naming
   /** Receives the record of every file change, for the post step. */
   journal: Journal
   /** Saves the journal before the settings are written (writeSettings' beforeWrite). */
@@ -61,7 +64,7 @@ export interface Login {
  */
 export async function login(options: LoginOptions): Promise<Login> {
   const { host, password, log } = options
-  checkSettings(options.configDir)
+  checkSettings(options.configDir, options.naming)
   let result: LoginResult
   let api: ConvoxApi | undefined
   if (options.validate) {
@@ -70,7 +73,8 @@ export async function login(options: LoginOptions): Promise<Login> {
       result = await validatedLogin(options, {
         api,
         retry: { budgetMs: options.retryForMs, clock: options.clock, log },
-        secrets: secretForms(password, host)
+        secrets: secretForms(password, host),
+        naming: options.naming
       })
     } catch (error) {
       api.close()
@@ -82,7 +86,7 @@ export async function login(options: LoginOptions): Promise<Login> {
   try {
     const edits = settingsEdits(result, password, options.user)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
-      const written = writeSettings(edits, options.journal, log, options.saveJournal)
+      const written = writeSettings(edits, options.journal, log, options.naming, options.saveJournal)
       const unchanged = [...new Set(edits.filter(e => e.value !== null).map(e => e.file))].filter(
         file => !written.includes(file)
       )
@@ -118,7 +122,7 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
   let system: SystemInfo | undefined
   if (identity.kind === 'console' && options.rack) {
     ;[rack, system] = await log.group(`Switch to rack ${options.rack}`, async () => {
-      const name = resolveRack(host, options.rack, await listConsoleRacks(ctx))
+      const name = resolveRack(host, options.rack, await listConsoleRacks(ctx), options.naming)
       const info = await systemInfo(ctx, name)
       log.info(`Switched to ${name}: ${info.status}, version ${info.version} on ${info.provider}.`)
       return [name, info] as const
@@ -134,7 +138,7 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
     const expected = options.rack.split('/').pop()
     if (expected && system.name !== expected) {
       throw new ConvoxError(
-        `${host} is the rack "${system.name}", not "${options.rack}": check the host and rack inputs.`
+        `${host} is the rack "${system.name}", not "${options.rack}": check ${options.naming.the('host', 'rack')}.`
       )
     }
     rack = system.name
@@ -157,15 +161,17 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
  * A bare rack name cannot be resolved without asking Console, so it is taken as a Rack's name.
  */
 function unvalidatedLogin(options: LoginOptions): LoginResult {
+  const { naming } = options
   const kind: HostKind =
     options.rack.includes('/') || options.host === PUBLIC_CONSOLE_HOST ? 'console' : 'rack'
   if (kind === 'console' && options.rack && !options.rack.includes('/')) {
     throw new ConvoxError(
-      `With validate: false the rack "${options.rack}" cannot be looked up on ${options.host}: give it as <org>/<rack>, or let the action validate.`
+      `With ${naming.set('validate', 'false')} the rack "${options.rack}" cannot be looked up on ${options.host}: ` +
+        `give it as <org>/<rack>, or let ${naming.self} validate.`
     )
   }
   options.log.info(
-    `validate is false: writing the settings for ${options.host} (taken as a ${kind}) without checking the key.`
+    `${naming.given('validate', 'false')}: writing the settings for ${options.host} (taken as a ${kind}) without checking the key.`
   )
   return {
     host: options.host,

@@ -55,8 +55,6 @@ export interface ConfigDirContext {
   home: string
   /** The CI's checkout: settings written under it could be checked in or uploaded. */
   workspace?: string
-  /** A directory outside the workspace to suggest, such as `${{ runner.temp }}/convox`. */
-  suggestion: string
 }
 
 /** An absolute path; `~` is the home directory (platform-paths.ts); `~/.convox` when empty. */
@@ -72,7 +70,7 @@ export function parseConfigDir(value: string, context: ConfigDirContext, naming:
   if (workspace && isWithin(realPath(dir), workspace, path, process.platform)) {
     throw new InputError(
       `${naming.subject('config-dir')} "${raw}" is inside the workspace, where a later step could commit or upload the key: ` +
-        `use a directory outside it, such as ${context.suggestion}.`
+        `use a directory outside it, such as ${naming.example('config-dir')}.`
     )
   }
   return dir
@@ -112,11 +110,11 @@ export function checkTrust(caCert: string, insecure: boolean, naming: Naming): v
 }
 
 export function parseRetryFor(raw: string, naming: Naming): number {
-  return parseDuration('retry-for', raw || '60s', naming.subject('retry-for'))
+  return parseDuration(raw || '60s', naming.subject('retry-for'))
 }
 
 export function parseKeyrollTimeout(raw: string, naming: Naming): number {
-  const ms = parseDuration('keyroll-timeout', raw || '30m', naming.subject('keyroll-timeout'))
+  const ms = parseDuration(raw || '30m', naming.subject('keyroll-timeout'))
   if (ms <= 0)
     throw new InputError(
       `${naming.subject('keyroll-timeout')} is zero: give the rack time to apply the key, such as 30m.`

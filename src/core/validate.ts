@@ -3,6 +3,7 @@ import { NetworkError } from './api.ts'
 import { formatDuration } from './clock.ts'
 import { MINT_HINT } from './credential.ts'
 import { ConvoxError } from './errors.ts'
+import type { Naming } from './naming.ts'
 import { errorField, parseJson } from './http/json.ts'
 import type { RetryOptions } from './http/retry.ts'
 import { isTransientStatus, sendWithRetry } from './http/retry.ts'
@@ -48,13 +49,16 @@ export interface ApiContext {
   retry: RetryOptions
   /** Secrets, in every form (secretForms), to scrub from any server text quoted in a message. */
   secrets: readonly string[]
+  /** How the front end names its options, for the sentences that say what to change. */
+  naming: Naming
 }
 
 async function get(ctx: ApiContext, path: string, rack?: string): Promise<ApiResponse> {
   try {
     return await sendWithRetry(ctx.api, { method: 'GET', path, rack }, ctx.retry)
   } catch (error) {
-    if (error instanceof NetworkError) throw networkFailure(ctx.api.host, error, ctx.retry.budgetMs)
+    if (error instanceof NetworkError)
+      throw networkFailure(ctx.api.host, error, ctx.retry.budgetMs, ctx.naming)
     throw error
   }
 }
@@ -75,7 +79,7 @@ export async function identify(ctx: ApiContext): Promise<Identity> {
       }
     }
     throw new ConvoxError(
-      `${host} answered GET /auth with something that is neither a Rack nor a Console: check the host input (use the rack's API host name or your Console host).`
+      `${host} answered GET /auth with something that is neither a Rack nor a Console: check ${ctx.naming.the('host')} (use the rack's API host name or your Console host).`
     )
   }
   if (auth.status === 401) {
@@ -89,7 +93,7 @@ export async function identify(ctx: ApiContext): Promise<Identity> {
       rejectSpecial401(host, racks)
       throw new RejectedKeyError(
         `${host} rejected the password (401 ${errorText(auth.body, ctx.secrets) || 'unauthorized'}): check that the secret holds the current ` +
-          'Rack API key, or a Console CLI token or deploy key for a Console host, and that host points at the right Console or Rack.'
+          `Rack API key, or a Console CLI token or deploy key for a Console host, and that ${ctx.naming.ref('host')} points at the right Console or Rack.`
       )
     }
     throw statusFailure(ctx, 'GET /racks', racks)
@@ -109,7 +113,7 @@ export async function listConsoleRacks(ctx: ApiContext): Promise<ConsoleRack[]> 
   const list = parseJson(response.body)
   const notConsole = (why: string) =>
     new ConvoxError(
-      `${ctx.api.host} did not answer GET /racks like a Convox Console (${why}): check the host input, and that no proxy answers in its place.`
+      `${ctx.api.host} did not answer GET /racks like a Convox Console (${why}): check ${ctx.naming.the('host')}, and that no proxy answers in its place.`
     )
   if (!Array.isArray(list)) throw notConsole('not a JSON list of racks')
   return list.map((entry: unknown, index) => {
@@ -134,7 +138,12 @@ export async function listConsoleRacks(ctx: ApiContext): Promise<ConsoleRack[]> 
 }
 
 /** Resolves `org/rack` or a bare rack name that exactly one visible rack has. */
-export function resolveRack(host: string, wanted: string, racks: readonly ConsoleRack[]): string {
+export function resolveRack(
+  host: string,
+  wanted: string,
+  racks: readonly ConsoleRack[],
+  naming: Naming
+): string {
   const names = racks.map(r => `${r.org}/${r.name}`)
   const matches = wanted.includes('/')
     ? names.filter(n => n === wanted)
@@ -143,11 +152,11 @@ export function resolveRack(host: string, wanted: string, racks: readonly Consol
   const visible = names.length ? `it can see ${names.sort().join(', ')}` : 'it can see no racks'
   if (matches.length > 1) {
     throw new ConvoxError(
-      `The rack name "${wanted}" matches several racks on ${host} (${matches.join(', ')}): set rack to <org>/<rack>.`
+      `The rack name "${wanted}" matches several racks on ${host} (${matches.join(', ')}): set ${naming.ref('rack')} to <org>/<rack>.`
     )
   }
   throw new ConvoxError(
-    `This key cannot see a rack "${wanted}" on ${host}; ${visible}: set the rack input to one of them.`
+    `This key cannot see a rack "${wanted}" on ${host}; ${visible}: set ${naming.the('rack')} to one of them.`
   )
 }
 
@@ -175,7 +184,7 @@ export async function systemInfo(ctx: ApiContext, rack?: string): Promise<System
     const why = isObject(system) ? 'no string name and status' : 'not a JSON object'
     throw new ConvoxError(
       `${ctx.api.host} did not answer GET /system${rack ? ` for rack ${rack}` : ''} like a Convox rack (${why}): ` +
-        'check the host input, and that no proxy or load balancer answers in its place.'
+        `check ${ctx.naming.the('host')}, and that no proxy or load balancer answers in its place.`
     )
   }
   const text = (value: unknown) => serverText(typeof value === 'string' ? value : '', ctx.secrets, 100)
@@ -237,20 +246,26 @@ function statusFailure(ctx: ApiContext, what: string, response: ApiResponse): Co
     const location = serverLine(String(response.headers.location ?? ''), ctx.secrets)
     return new ConvoxError(
       `${ctx.api.host} answered ${what} with a redirect (HTTP ${response.status}) ${location ? `to ${location}` : 'without a Location'}; ` +
-        'the Convox API answers on its own host: set the host input to the API host, not a web address that forwards to it.'
+        `the Convox API answers on its own host: set ${ctx.naming.the('host')} to the API host, not a web address that forwards to it.`
     )
   }
   if (isTransientStatus(response.status)) {
     return new ConvoxError(
       `${ctx.api.host} kept answering ${what} with HTTP ${response.status} for ${formatDuration(ctx.retry.budgetMs)}${suffix}; ` +
-        'the API may be updating or overloaded: try again later, or raise retry-for.'
+        `the API may be updating or overloaded: try again later, or raise ${ctx.naming.ref('retry-for')}.`
     )
   }
   return new ConvoxError(`${ctx.api.host} answered ${what} with HTTP ${response.status}${suffix}.`)
 }
 
-export function networkFailure(host: string, error: NetworkError, budgetMs: number): ConvoxError {
-  const during = budgetMs > 0 ? ` (within retry-for, ${formatDuration(budgetMs)})` : ''
+export function networkFailure(
+  host: string,
+  error: NetworkError,
+  budgetMs: number,
+  naming: Naming
+): ConvoxError {
+  const during = budgetMs > 0 ? ` (within ${naming.ref('retry-for')}, ${formatDuration(budgetMs)})` : ''
+  const hostOption = naming.the('host')
   const via = error.proxy ? ` through the proxy ${error.proxy}` : ''
   switch (error.kind) {
     case 'proxy':
@@ -259,13 +274,13 @@ export function networkFailure(host: string, error: NetworkError, budgetMs: numb
       )
     case 'plain-http':
       return new ConvoxError(
-        `${host}${via} speaks plain HTTP, not HTTPS: check the port in the host input (the Convox API answers HTTPS; ca-cert and insecure do not apply).`
+        `${host}${via} speaks plain HTTP, not HTTPS: check the port in ${hostOption} (the Convox API answers HTTPS; ${naming.ref('ca-cert')} and ${naming.ref('insecure')} do not apply).`
       )
     case 'dns':
-      return new ConvoxError(`Cannot resolve ${host} (DNS lookup failed): check the host input for typos.`)
+      return new ConvoxError(`Cannot resolve ${host} (DNS lookup failed): check ${hostOption} for typos.`)
     case 'refused':
       return new ConvoxError(
-        `${host} refused the connection${during}: check the port in the host input and that the rack is running.`
+        `${host} refused the connection${during}: check the port in ${hostOption} and that the rack is running.`
       )
     case 'timeout':
       return new ConvoxError(
@@ -277,11 +292,11 @@ export function networkFailure(host: string, error: NetworkError, budgetMs: numb
       )
     case 'tls':
       return new ConvoxError(
-        `TLS verification of ${host}${via} failed (${error.code || error.message}): for a rack with a self-signed certificate pass its CA in ca-cert, or set insecure: true to skip verification.`
+        `TLS verification of ${host}${via} failed (${error.code || error.message}): for a rack with a self-signed certificate pass its CA in ${naming.ref('ca-cert')}, or set ${naming.set('insecure', 'true')} to skip verification.`
       )
     default:
       return new ConvoxError(
-        `Cannot reach ${host} (${error.code || error.message})${during}: check the host input and the runner's network.`
+        `Cannot reach ${host} (${error.code || error.message})${during}: check ${hostOption} and the runner's network.`
       )
   }
 }

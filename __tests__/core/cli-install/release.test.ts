@@ -13,7 +13,7 @@ import {
 } from '../../../src/core/cli-install/release.ts'
 import { fakeCli, otherArch, realExecutable } from '../../../test-support/fake-cli.ts'
 import { HTML_PAGE } from '../../../test-support/fake-mirror.ts'
-import { INPUT_NAMING } from '../../../src/core/naming.ts'
+import { INPUT_NAMING } from '../../../src/action/naming.ts'
 import { FLAG_NAMING } from '../../../src/cli/args.ts'
 
 const URL = 'https://mirror.example.com/convox/3.24.9/convox-linux'
@@ -165,7 +165,9 @@ describe('latest', () => {
   const api = latestReleaseUrl('https://api.github.com')
 
   it('returns the exact tag', () => {
-    expect(latestTag(api, 200, JSON.stringify({ tag_name: '3.24.9', name: 'x' }))).toBe('3.24.9')
+    expect(latestTag(api, 200, JSON.stringify({ tag_name: '3.24.9', name: 'x' }), INPUT_NAMING)).toBe(
+      '3.24.9'
+    )
   })
 
   it.each([
@@ -185,8 +187,8 @@ describe('latest', () => {
     ],
     [404, '{"message":"Not Found"}', undefined, /answered HTTP 404 instead of the latest release/]
   ])('explains HTTP %i', (status, body, remaining, message) => {
-    expect(() => latestTag(api, status, body, remaining)).toThrow(message)
-    expect(() => latestTag(api, status, body, remaining)).toThrow(api)
+    expect(() => latestTag(api, status, body, INPUT_NAMING, remaining)).toThrow(message)
+    expect(() => latestTag(api, status, body, INPUT_NAMING, remaining)).toThrow(api)
   })
 })
 
@@ -345,15 +347,15 @@ describe('executableArch', () => {
 describe('checkExecutable', () => {
   it('accepts a real executable of this machine, and a Linux build for either processor', () => {
     for (const file of [realExecutable(), fakeCli(), fakeCli({ arch: otherArch() })]) {
-      expect(checkExecutable(URL, file, file.length, 'linux')).toBeUndefined()
+      expect(checkExecutable(URL, file, file.length, 'linux', INPUT_NAMING)).toBeUndefined()
     }
   })
 
   it('accepts a file whose header tables fit, even when only its head was read', () => {
-    expect(checkExecutable(URL, elf64(4096, 10), 4096 + 640, 'linux')).toBeUndefined()
-    expect(checkExecutable(URL, macho64(0, 8192), 8192, 'darwin')).toBeUndefined()
-    expect(checkExecutable(URL, fat(4096, 1000), 5096, 'darwin')).toBeUndefined()
-    expect(checkExecutable(URL, pe(0x200, 0x200), 0x400, 'win32')).toBeUndefined()
+    expect(checkExecutable(URL, elf64(4096, 10), 4096 + 640, 'linux', INPUT_NAMING)).toBeUndefined()
+    expect(checkExecutable(URL, macho64(0, 8192), 8192, 'darwin', INPUT_NAMING)).toBeUndefined()
+    expect(checkExecutable(URL, fat(4096, 1000), 5096, 'darwin', INPUT_NAMING)).toBeUndefined()
+    expect(checkExecutable(URL, pe(0x200, 0x200), 0x400, 'win32', INPUT_NAMING)).toBeUndefined()
   })
 
   it.each([
@@ -363,14 +365,14 @@ describe('checkExecutable', () => {
     ['PE', pe(0x200, 0x200), 0x3ff, 'win32', 'its header needs 1024'],
     ['ELF header cut short', elf64(4096, 10).subarray(0, 40), 40, 'linux', 'shorter than its own header']
   ] as const)('refuses a truncated %s', (_name, head, size, platform, detail) => {
-    expect(checkExecutable(URL, head, size, platform)?.message).toBe(
+    expect(checkExecutable(URL, head, size, platform, INPUT_NAMING)?.message).toBe(
       `${URL} sent a truncated file (${size} bytes, ${detail}): try again, or check the copy on the mirror.`
     )
   })
 
   it('refuses a truncated copy of a real executable', () => {
     const cut = realExecutable().subarray(0, 8192)
-    expect(checkExecutable(URL, cut, cut.length, 'linux')?.message).toMatch(
+    expect(checkExecutable(URL, cut, cut.length, 'linux', INPUT_NAMING)?.message).toMatch(
       /sent a truncated file \(8192 bytes, its header needs \d+\)/
     )
   })
@@ -395,7 +397,7 @@ describe('checkExecutable', () => {
     ],
     [Buffer.alloc(0), 'win32', `${URL} sent an empty file, not a Windows executable`]
   ] as const)('refuses what is not the CLI for this OS (%#)', (head, platform, message) => {
-    const error = checkExecutable(URL, head, head.length, platform)
+    const error = checkExecutable(URL, head, head.length, platform, INPUT_NAMING)
     expect(error?.name).toBe('ConvoxError')
     expect(error?.message).toContain(message)
   })

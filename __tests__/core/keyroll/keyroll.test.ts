@@ -13,6 +13,7 @@ import type { SecretStore } from '../../../src/core/stores/store.ts'
 import { secretForms } from '../../../src/core/secrets.ts'
 import type { FakeConvox, FakeConvoxOptions, WindowPhase } from '../../../test-support/fake-convox.ts'
 import { startFakeConvox } from '../../../test-support/fake-convox.ts'
+import { INPUT_NAMING } from '../../../src/action/naming.ts'
 
 const OLD = 'OldRackKeyAbcdefGhijkl0123456789'
 const PENDING = 'PendingKeyMnopqrStuvwx9876543210'
@@ -175,6 +176,7 @@ async function harness(
         timeoutMs: 10_000,
         clock: realClock,
         log,
+        naming: INPUT_NAMING,
         timing: FAST,
         store: options.noStore ? undefined : store,
         ...options

@@ -13,6 +13,7 @@ import { simulateRack } from '../../../test-support/fake-convox.ts'
 import type { KeyrollMeasure } from '../../../test-support/keyroll-windows.ts'
 import { KEYROLL_WINDOWS, requestsPerMinute, simulateKeyroll } from '../../../test-support/keyroll-windows.ts'
 import { virtualClock } from '../../../test-support/virtual-clock.ts'
+import { INPUT_NAMING } from '../../../src/action/naming.ts'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
@@ -132,7 +133,8 @@ describe('a long wait on a virtual clock', () => {
       password: 'old-key',
       timeoutMs: 30 * 60_000,
       clock,
-      log
+      log,
+      naming: INPUT_NAMING
     }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(KeyrollError)
     expect((error as KeyrollError).message).toMatch(
@@ -171,7 +173,8 @@ describe('a long wait on a virtual clock', () => {
       password: 'old-key',
       timeoutMs: 60_000,
       clock,
-      log: silentLog
+      log: silentLog,
+      naming: INPUT_NAMING
     })
     const limited = rack.requests.filter(r => r.status === 429).map(r => r.time)
     expect(limited).toHaveLength(3)

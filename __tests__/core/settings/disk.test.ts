@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { silentLog } from '../../../src/core/log.ts'
+import { INPUT_NAMING } from '../../../src/action/naming.ts'
 import { snapshot } from '../../../test-support/settings-dir.ts'
 
 /**
@@ -45,7 +46,9 @@ it.each([0, 1, 2])('no space left at write %i: one sentence, and the directory a
   const saved: unknown[] = []
   writesLeft = failAt
   try {
-    expect(() => writeSettings([...edits], newJournal(dir), silentLog, j => void saved.push(j))).toThrow(
+    expect(() =>
+      writeSettings([...edits], newJournal(dir), silentLog, INPUT_NAMING, j => void saved.push(j))
+    ).toThrow(
       `Cannot write the Convox settings in ${dir}: no space is left on the device; nothing was changed. ` +
         'Choose a config-dir this job can write, such as ${{ runner.temp }}/convox.'
     )
@@ -62,7 +65,7 @@ it('a directory that cannot be created for want of space: nothing is left of it'
   const dir = path.join(root, 'new', 'convox')
   writesLeft = 0
   try {
-    expect(() => writeSettings([...edits], newJournal(dir), silentLog)).toThrow(
+    expect(() => writeSettings([...edits], newJournal(dir), silentLog, INPUT_NAMING)).toThrow(
       /no space is left on the device/
     )
   } finally {

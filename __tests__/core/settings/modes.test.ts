@@ -6,6 +6,7 @@ import { hasPosixModes, protectionNote, settingsStatMode } from '../../../src/co
 import { newJournal } from '../../../src/core/settings/journal.ts'
 import { writeSettings } from '../../../src/core/settings/settings.ts'
 import { silentLog } from '../../../src/core/log.ts'
+import { INPUT_NAMING } from '../../../src/action/naming.ts'
 
 /** What the settings' modes are, and mean, on each of the three runners' systems. */
 
@@ -39,7 +40,8 @@ describe('settings modes per platform', () => {
       writeSettings(
         [{ file: 'auth', key: 'h.example.com', value: 'ModesKey0123' }],
         newJournal(dir),
-        silentLog
+        silentLog,
+        INPUT_NAMING
       )
       expect(fs.statSync(dir).mode & 0o777).toBe(settingsStatMode(process.platform, 'dir'))
       expect(fs.statSync(path.join(dir, 'auth')).mode & 0o777).toBe(

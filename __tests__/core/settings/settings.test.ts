@@ -10,6 +10,7 @@ import { formatKeyed } from '../../../src/core/settings/files.ts'
 import { mode, read, snapshot } from '../../../test-support/settings-dir.ts'
 import { ConvoxError } from '../../../src/core/errors.ts'
 import { silentLog } from '../../../src/core/log.ts'
+import { INPUT_NAMING } from '../../../src/action/naming.ts'
 import { checkSettings, undoSettings, writeSettings } from '../../../src/core/settings/settings.ts'
 
 const silent = () => silentLog
@@ -88,13 +89,13 @@ describe('formatKeyed', () => {
 describe('checkSettings', () => {
   it('accepts an absent directory, an empty one and valid files', () => {
     const dir = freshDir()
-    expect(() => checkSettings(dir)).not.toThrow()
+    expect(() => checkSettings(dir, INPUT_NAMING)).not.toThrow()
     fs.mkdirSync(dir)
-    expect(() => checkSettings(dir)).not.toThrow()
+    expect(() => checkSettings(dir, INPUT_NAMING)).not.toThrow()
     fs.writeFileSync(path.join(dir, 'auth'), '{"a": "b"}\n')
     fs.writeFileSync(path.join(dir, 'racks'), '  ')
     fs.writeFileSync(path.join(dir, 'host'), 'a\n')
-    expect(() => checkSettings(dir)).not.toThrow()
+    expect(() => checkSettings(dir, INPUT_NAMING)).not.toThrow()
   })
 
   it.each([
@@ -108,7 +109,7 @@ describe('checkSettings', () => {
     const dir = freshDir()
     fs.mkdirSync(dir)
     fs.writeFileSync(path.join(dir, file), content)
-    expect(() => checkSettings(dir)).toThrow(
+    expect(() => checkSettings(dir, INPUT_NAMING)).toThrow(
       `${path.join(dir, file)} is not a JSON object of strings, so the Convox CLI cannot read it either`
     )
   })
@@ -118,25 +119,27 @@ describe('checkSettings', () => {
     fs.mkdirSync(dir)
     fs.writeFileSync(path.join(root, `target-${counter}`), '{}')
     fs.symlinkSync(path.join(root, `target-${counter}`), path.join(dir, name))
-    expect(() => checkSettings(dir)).toThrow(/is a symbolic link; refusing to write credentials through it/)
+    expect(() => checkSettings(dir, INPUT_NAMING)).toThrow(
+      /is a symbolic link; refusing to write credentials through it/
+    )
   })
 
   it('refuses a directory in place of a file', () => {
     const dir = freshDir()
     fs.mkdirSync(path.join(dir, 'console'), { recursive: true })
-    expect(() => checkSettings(dir)).toThrow(/console is not a regular file/)
+    expect(() => checkSettings(dir, INPUT_NAMING)).toThrow(/console is not a regular file/)
   })
   it("accepts racks as a directory: the v3 CLI's own", () => {
     const dir = freshDir()
     fs.mkdirSync(path.join(dir, 'racks', 'terraform-rack'), { recursive: true })
-    expect(() => checkSettings(dir)).not.toThrow()
+    expect(() => checkSettings(dir, INPUT_NAMING)).not.toThrow()
   })
 
   it('a config-dir through a regular file is one sentence naming it and the cause', () => {
     const file = freshDir() + '-file'
     fs.writeFileSync(file, '')
     const dir = path.join(file, 'convox')
-    expect(() => checkSettings(dir)).toThrow(
+    expect(() => checkSettings(dir, INPUT_NAMING)).toThrow(
       `Cannot read the Convox settings in ${dir}: a part of the path is a file, not a directory (${path.join(dir, 'auth')}); nothing was changed.`
     )
   })
@@ -150,7 +153,7 @@ describe('racks', () => {
 
   it('is not created when absent', () => {
     const dir = freshDir()
-    writeSettings(switchEdits(), newJournal(dir), silent())
+    writeSettings(switchEdits(), newJournal(dir), silent(), INPUT_NAMING)
     expect(fs.readdirSync(dir)).toEqual(['rack'])
   })
 
@@ -160,7 +163,7 @@ describe('racks', () => {
     const before = `{"${HOST}":"acme/stale","other.example.com":"x/y"}\n`
     fs.writeFileSync(path.join(dir, 'racks'), before)
     const journal = newJournal(dir)
-    writeSettings(switchEdits(), journal, silent())
+    writeSettings(switchEdits(), journal, silent(), INPUT_NAMING)
     expect(JSON.parse(read(dir, 'racks'))).toEqual({ [HOST]: 'acme/production', 'other.example.com': 'x/y' })
     undoSettings(journal, silent())
     expect(read(dir, 'racks')).toBe(before)
@@ -172,7 +175,7 @@ describe('racks', () => {
     fs.writeFileSync(path.join(dir, 'racks', 'terraform-rack', 'main.tf'), 'x')
     const before = snapshot(dir)
     const journal = newJournal(dir)
-    writeSettings(switchEdits(), journal, silent())
+    writeSettings(switchEdits(), journal, silent(), INPUT_NAMING)
     expect(journal.entries.map(e => e.file)).toEqual(['rack'])
     undoSettings(journal, silent())
     expect(snapshot(dir)).toEqual(before)
@@ -187,6 +190,7 @@ describe('writeSettings: the journal is saved before the first write', () => {
       loginEdits('BeforeWriteKey123'),
       newJournal(dir),
       silent(),
+      INPUT_NAMING,
       journal =>
         void seen.push({
           files: journal.entries.map(e => e.file),
@@ -199,7 +203,7 @@ describe('writeSettings: the journal is saved before the first write', () => {
   it('a beforeWrite that throws stops the write: nothing is written, a directory it made is removed', () => {
     const dir = path.join(freshDir(), 'nested')
     expect(() =>
-      writeSettings(loginEdits('BeforeWriteKey123'), newJournal(dir), silent(), () => {
+      writeSettings(loginEdits('BeforeWriteKey123'), newJournal(dir), silent(), INPUT_NAMING, () => {
         throw new ConvoxError('cannot save the journal')
       })
     ).toThrow('cannot save the journal')
@@ -208,9 +212,9 @@ describe('writeSettings: the journal is saved before the first write', () => {
 
   it('is not called when there is nothing to change', () => {
     const dir = freshDir()
-    writeSettings(loginEdits('SameKey123'), newJournal(dir), silent())
+    writeSettings(loginEdits('SameKey123'), newJournal(dir), silent(), INPUT_NAMING)
     let calls = 0
-    writeSettings(loginEdits('SameKey123'), newJournal(dir), silent(), () => void calls++)
+    writeSettings(loginEdits('SameKey123'), newJournal(dir), silent(), INPUT_NAMING, () => void calls++)
     expect(calls).toBe(0)
   })
 })
@@ -253,7 +257,7 @@ describe('writeSettings and undoSettings', () => {
     const dir = path.join(parent, 'nested', 'convox')
     const journal = newJournal(dir)
     const log = collectingLog()
-    writeSettings(loginEdits('k3y&<x>'), journal, log)
+    writeSettings(loginEdits('k3y&<x>'), journal, log, INPUT_NAMING)
 
     expect(journal.createdDirs).toEqual([parent, path.join(parent, 'nested'), dir])
     for (const d of journal.createdDirs) expect(mode(d)).toBe(0o700)
@@ -290,7 +294,7 @@ describe('writeSettings and undoSettings', () => {
 
     const journal = newJournal(dir)
     const log = collectingLog()
-    writeSettings(loginEdits('NewKey'), journal, log)
+    writeSettings(loginEdits('NewKey'), journal, log, INPUT_NAMING)
     expect(read(dir, 'auth')).toBe(
       `{\n  "b": "2",\n  "other.example.com": "x\\u0026y",\n  "${HOST}": "NewKey"\n}`
     )
@@ -316,7 +320,7 @@ describe('writeSettings and undoSettings', () => {
     const dir = freshDir()
     fs.mkdirSync(dir)
     const first = newJournal(dir)
-    expect(writeSettings(loginEdits('SameKey'), first, collectingLog())).toEqual([
+    expect(writeSettings(loginEdits('SameKey'), first, collectingLog(), INPUT_NAMING)).toEqual([
       'auth',
       'host',
       'console',
@@ -331,7 +335,7 @@ describe('writeSettings and undoSettings', () => {
 
     const second = newJournal(dir)
     const log = collectingLog()
-    expect(writeSettings(loginEdits('SameKey'), second, log)).toEqual(['console'])
+    expect(writeSettings(loginEdits('SameKey'), second, log, INPUT_NAMING)).toEqual(['console'])
     expect({ auth: inodes('auth'), host: inodes('host') }).toEqual(before) // not replaced
     expect(mode(path.join(dir, 'host'))).toBe(0o600)
     expect(second.entries.map(e => e.file)).toEqual(['console'])
@@ -348,7 +352,7 @@ describe('writeSettings and undoSettings', () => {
     const original = `{\n  "${HOST}": "OldKey",\n  "z.example.com": "z"\n}`
     fs.writeFileSync(path.join(dir, 'auth'), original)
     const journal = newJournal(dir)
-    writeSettings([{ file: 'auth', key: HOST, value: 'NewKey' }], journal, collectingLog())
+    writeSettings([{ file: 'auth', key: HOST, value: 'NewKey' }], journal, collectingLog(), INPUT_NAMING)
     expect(journal.entries[0]).toMatchObject({ before: 'OldKey', created: false })
     undoSettings(journal, collectingLog())
     expect(read(dir, 'auth')).toBe(original)
@@ -357,7 +361,7 @@ describe('writeSettings and undoSettings', () => {
   it('keeps what a later step wrote, and removes only its own entries', () => {
     const dir = freshDir()
     const journal = newJournal(dir)
-    writeSettings(loginEdits('MyKey'), journal, collectingLog())
+    writeSettings(loginEdits('MyKey'), journal, collectingLog(), INPUT_NAMING)
     // A later step logs into another host and changes the rack file.
     fs.writeFileSync(
       path.join(dir, 'auth'),
@@ -379,7 +383,7 @@ describe('writeSettings and undoSettings', () => {
   it("leaves this host's entry alone when a later step changed it", () => {
     const dir = freshDir()
     const journal = newJournal(dir)
-    writeSettings([{ file: 'auth', key: HOST, value: 'MyKey' }], journal, collectingLog())
+    writeSettings([{ file: 'auth', key: HOST, value: 'MyKey' }], journal, collectingLog(), INPUT_NAMING)
     fs.writeFileSync(path.join(dir, 'auth'), formatKeyed({ [HOST]: 'TheirKey' }))
     const log = collectingLog()
     undoSettings(journal, log)
@@ -392,8 +396,8 @@ describe('writeSettings and undoSettings', () => {
     fs.mkdirSync(dir)
     fs.writeFileSync(path.join(dir, 'auth'), `{\n  "${HOST}": "Original"\n}`)
     const journal = newJournal(dir)
-    writeSettings([{ file: 'auth', key: HOST, value: 'First' }], journal, collectingLog())
-    writeSettings([{ file: 'auth', key: HOST, value: 'Rolled' }], journal, collectingLog())
+    writeSettings([{ file: 'auth', key: HOST, value: 'First' }], journal, collectingLog(), INPUT_NAMING)
+    writeSettings([{ file: 'auth', key: HOST, value: 'Rolled' }], journal, collectingLog(), INPUT_NAMING)
     expect(journal.entries).toHaveLength(1)
     expect(journal.entries[0]!.before).toBe('Original')
     undoSettings(journal, collectingLog())
@@ -407,8 +411,8 @@ describe('writeSettings and undoSettings', () => {
     const before = snapshot(dir)
     const first = newJournal(dir)
     const second = newJournal(dir)
-    writeSettings(loginEdits('A', 'a.example.com').slice(0, 3), first, collectingLog())
-    writeSettings(loginEdits('B', 'b.example.com'), second, collectingLog())
+    writeSettings(loginEdits('A', 'a.example.com').slice(0, 3), first, collectingLog(), INPUT_NAMING)
+    writeSettings(loginEdits('B', 'b.example.com'), second, collectingLog(), INPUT_NAMING)
     undoSettings(second, collectingLog())
     expect(read(dir, 'host')).toBe('a.example.com')
     undoSettings(first, collectingLog())
@@ -427,7 +431,9 @@ describe('writeSettings and undoSettings', () => {
     const before = snapshot(dir)
     const journal = newJournal(dir)
     const log = collectingLog()
-    expect(() => writeSettings(loginEdits('MyKey'), journal, log)).toThrow(/host is not a regular file/)
+    expect(() => writeSettings(loginEdits('MyKey'), journal, log, INPUT_NAMING)).toThrow(
+      /host is not a regular file/
+    )
     expect(snapshot(dir)).toEqual(before)
     expect(journal).toEqual(newJournal(dir))
     expect(log.warnings).toEqual([])
@@ -443,7 +449,7 @@ describe('writeSettings and undoSettings', () => {
       { file: 'host', value: HOST },
       { file: 'missing/console', value: HOST }
     ] as Edit[]
-    expect(() => writeSettings(edits, journal, collectingLog())).toThrow(/ENOENT/)
+    expect(() => writeSettings(edits, journal, collectingLog(), INPUT_NAMING)).toThrow(/ENOENT/)
     expect(fs.existsSync(parent)).toBe(false)
     expect(journal).toEqual(newJournal(dir))
   })
@@ -455,7 +461,9 @@ describe('writeSettings and undoSettings', () => {
     fs.writeFileSync(target, '{"x": "y"}')
     fs.symlinkSync(target, path.join(dir, 'auth'))
     const before = snapshot(dir)
-    expect(() => writeSettings(loginEdits('k'), newJournal(dir), collectingLog())).toThrow(/symbolic link/)
+    expect(() => writeSettings(loginEdits('k'), newJournal(dir), collectingLog(), INPUT_NAMING)).toThrow(
+      /symbolic link/
+    )
     expect(snapshot(dir)).toEqual(before)
     expect(fs.readFileSync(target, 'utf8')).toBe('{"x": "y"}')
   })
@@ -463,7 +471,7 @@ describe('writeSettings and undoSettings', () => {
   it('turns a problem during undo into a warning and carries on', () => {
     const dir = freshDir()
     const journal = newJournal(dir)
-    writeSettings(loginEdits('k'), journal, collectingLog())
+    writeSettings(loginEdits('k'), journal, collectingLog(), INPUT_NAMING)
     fs.writeFileSync(path.join(dir, 'racks'), 'broken by a later step')
     const log = collectingLog()
     expect(() => undoSettings(journal, log)).not.toThrow()

@@ -8,6 +8,7 @@ import { GitHubSecretStore, gitHubSecretStoreFromEnv } from '../../../src/core/s
 import type { GitHubSecretStoreOptions } from '../../../src/core/stores/github.ts'
 import { startFakeGitHub } from '../../../test-support/fake-github.ts'
 import type { FakeGitHub, FakeGitHubOptions } from '../../../test-support/fake-github.ts'
+import { INPUT_NAMING } from '../../../src/action/naming.ts'
 
 const TOKEN = 'github_pat_11AAAAAAA0writer'
 const READ_ONLY_TOKEN = 'ghs_workflowtoken0readonly'
@@ -71,6 +72,7 @@ async function setup(fakeOptions: FakeGitHubOptions = {}): Promise<Harness> {
       tls: { caCert: server.caCert },
       clock,
       log,
+      naming: INPUT_NAMING,
       ...options
     })
   return { fake: server, makeStore, lines, masked, slept, clock, log }
@@ -340,7 +342,14 @@ describe('gitHubSecretStoreFromEnv', () => {
   it('uses the repository and API URL of the running job', async () => {
     const { fake, clock, log } = await setup()
     const env = { GITHUB_REPOSITORY: 'acme/app', GITHUB_API_URL: fake.apiUrl }
-    const options = { token: TOKEN, name: 'CONVOX_PASSWORD', tls: { caCert: fake.caCert }, clock, log }
+    const options = {
+      token: TOKEN,
+      name: 'CONVOX_PASSWORD',
+      tls: { caCert: fake.caCert },
+      clock,
+      log,
+      naming: INPUT_NAMING
+    }
     await gitHubSecretStoreFromEnv(env, options).writeNext(NEW_KEY)
     expect(fake.secrets().get('CONVOX_PASSWORD_NEXT')).toBe(NEW_KEY)
   })
@@ -364,6 +373,7 @@ function baseOptions() {
     token: TOKEN,
     name: 'CONVOX_PASSWORD',
     clock: realClock,
-    log: silentLog
+    log: silentLog,
+    naming: INPUT_NAMING
   }
 }

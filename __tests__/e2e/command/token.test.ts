@@ -80,7 +80,9 @@ describe('convox-login with a rack access token', () => {
     const secret = token('cli-no-host', 720)
     const result = await runCli(m, ['login', '--format', 'none'], { env: { CONVOX_PASSWORD: secret } })
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain('The key is a rack access token, which only its rack accepts')
+    expect(result.stderr).toMatch(
+      /The key \(CONVOX_PASSWORD, --password-stdin or --password-file\) is a rack access token, which only its rack accepts, but neither --host nor CONVOX_HOST is given/
+    )
     expect(cliLeaks(result, [secret])).toEqual([])
   })
 })

@@ -188,7 +188,7 @@ async function download(
       const cause = describeNetworkError(classifyNetworkError(error as NodeJS.ErrnoException))
       throw new ConvoxError(`Downloading the Convox CLI from ${url} failed: ${cause}.`)
     }
-    const problem = checkExecutable(url, ...readHead(file), options.platform)
+    const problem = checkExecutable(url, ...readHead(file), options.platform, options.naming)
     if (problem) throw problem
     chmodSync(file, 0o755)
     await downloader.cache(file, { toolCacheDir, tool: TOOL, version, arch, name: asset.binary })

@@ -34,7 +34,13 @@ export async function resolveLatest(options: InstallCliOptions): Promise<string>
         `Could not ${what}: GitHub answered ${answer.status}, still after ${formatDuration(clock.now() - start)}; ${skip}.`
       )
     }
-    const version = latestTag(url, answer.status, answer.body, answer.headers['x-ratelimit-remaining'])
+    const version = latestTag(
+      url,
+      answer.status,
+      answer.body,
+      options.naming,
+      answer.headers['x-ratelimit-remaining']
+    )
     log.info(`The latest Convox CLI is ${version}`)
     return version
   } finally {

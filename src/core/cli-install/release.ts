@@ -1,7 +1,7 @@
 import { ConvoxError } from '../errors.ts'
 import { parseJson } from '../http/json.ts'
-import type { Naming } from '../naming.ts'
 import { serverText } from '../http/server-text.ts'
+import type { Naming } from '../naming.ts'
 
 /**
  * Where each Convox CLI build lives (docs/convox.md section 8) and how to tell a downloaded file
@@ -107,28 +107,35 @@ export function latestReleaseUrl(apiUrl: string): string {
 }
 
 /** The exact version out of GitHub's answer, so the tool cache is keyed by a real version. */
-export function latestTag(url: string, status: number, body: string, rateLimitRemaining?: string): string {
+export function latestTag(
+  url: string,
+  status: number,
+  body: string,
+  naming: Naming,
+  rateLimitRemaining?: string
+): string {
+  const pin = `pin ${naming.ref('cli-version')} to a version such as 3.24.9`
   if (status === 200) {
     const tag = (parseJson(body) as { tag_name?: unknown } | undefined)?.tag_name
     if (typeof tag === 'string' && CLI_VERSION_V3.test(tag)) return tag
     throw new ConvoxError(
-      `${url} did not name a v3 release (tag_name ${typeof tag === 'string' ? JSON.stringify(serverText(tag, [], 60)) : JSON.stringify(tag)?.slice(0, 60)}): pin cli-version to a version such as 3.24.9.`
+      `${url} did not name a v3 release (tag_name ${typeof tag === 'string' ? JSON.stringify(serverText(tag, [], 60)) : JSON.stringify(tag)?.slice(0, 60)}): ${pin}.`
     )
   }
   if (status === 401) {
     throw new ConvoxError(
-      `${url} refused cli-token (HTTP 401): pass a valid token, such as \${{ github.token }}, or none.`
+      `${url} refused ${naming.ref('cli-token')} (HTTP 401): pass a valid token, such as ${naming.example('cli-token')}, or none.`
     )
   }
   if (status === 403 && rateLimitRemaining === '0') {
     throw new ConvoxError(
-      `${url} answered HTTP 403, GitHub's API rate limit is used up: pass cli-token: \${{ github.token }}, ` +
-        'or pin cli-version to a version such as 3.24.9.'
+      `${url} answered HTTP 403, GitHub's API rate limit is used up: ` +
+        (naming.has('cli-token')
+          ? `pass ${naming.set('cli-token', naming.example('cli-token'))}, or ${pin}.`
+          : `${pin}.`)
     )
   }
-  throw new ConvoxError(
-    `${url} answered HTTP ${status} instead of the latest release: pin cli-version to a version such as 3.24.9.`
-  )
+  throw new ConvoxError(`${url} answered HTTP ${status} instead of the latest release: ${pin}.`)
 }
 
 /**
@@ -293,7 +300,8 @@ export function checkExecutable(
   url: string,
   head: Buffer,
   size: number,
-  platform: NodeJS.Platform
+  platform: NodeJS.Platform,
+  naming: Naming
 ): ConvoxError | undefined {
   const formats = FORMAT_OF[platform] ?? []
   const expected = formats[0] ? FORMAT_NAME[formats[0]] : `a ${platform} executable`
@@ -312,7 +320,7 @@ export function checkExecutable(
   }
   if (!formats.includes(format)) {
     return new ConvoxError(
-      `${url} sent ${FORMAT_NAME[format]}, not ${expected}: make cli-download-url pick the build with {asset} or {os}.`
+      `${url} sent ${FORMAT_NAME[format]}, not ${expected}: make ${naming.ref('cli-download-url')} pick the build with {asset} or {os}.`
     )
   }
   const truncated = (detail: string) =>

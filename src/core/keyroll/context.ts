@@ -2,6 +2,7 @@ import type { ApiRequest, ApiResponse } from '../api.ts'
 import type { Clock } from '../clock.ts'
 import { formatDuration } from '../clock.ts'
 import type { Log } from '../log.ts'
+import type { Naming } from '../naming.ts'
 import type { SecretStore } from '../stores/store.ts'
 import type { KeyrollTiming } from './timing.ts'
 
@@ -18,6 +19,8 @@ export interface Context {
   api: KeyrollApi
   clock: Clock
   log: Log
+  /** How the front end names its options, for the sentences in messages.ts. */
+  naming: Naming
   store?: SecretStore
   timing: KeyrollTiming
   timeoutMs: number

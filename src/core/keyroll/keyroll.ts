@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts'
 import { formatDuration } from '../clock.ts'
 import type { Log } from '../log.ts'
+import type { Naming } from '../naming.ts'
 import type { SecretStore } from '../stores/store.ts'
 import { redact, secretForms } from '../secrets.ts'
 import type { Context, KeyrollApi } from './context.ts'
@@ -63,6 +64,8 @@ export interface KeyrollOptions {
   startedAt?: number
   clock: Clock
   log: Log
+  /** How the front end names its options, for every sentence the keyroll says. */
+  naming: Naming
   generateKey?: () => string
   timing?: Partial<KeyrollTiming>
 }
@@ -80,7 +83,7 @@ export interface KeyrollResult {
 }
 
 export async function runKeyroll(options: KeyrollOptions): Promise<KeyrollResult> {
-  const { log, password, passwordNext, store } = options
+  const { log, naming, password, passwordNext, store } = options
   // Masked before anything else can happen, so no line printed later can show it.
   const newKey = (options.generateKey ?? generateRackPassword)()
   log.secret(newKey)
@@ -97,6 +100,7 @@ export async function runKeyroll(options: KeyrollOptions): Promise<KeyrollResult
     api: options.api,
     clock: options.clock,
     log,
+    naming,
     store,
     timing: { ...DEFAULT_KEYROLL_TIMING, ...options.timing },
     timeoutMs: options.timeoutMs,
@@ -112,7 +116,7 @@ export async function runKeyroll(options: KeyrollOptions): Promise<KeyrollResult
     if (await recover(ctx, passwordNext, deadline)) return finish(ctx, passwordNext, true)
   } else if (passwordNext) {
     log.info(
-      'password-next is the same key as password: the earlier keyroll finished but for removing NEXT; removing it now.'
+      `${naming.ref('password-next')} is the same key as ${naming.ref('password')}: the earlier keyroll finished but for removing NEXT; removing it now.`
     )
     await dropNext(ctx)
   }

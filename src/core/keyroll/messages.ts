@@ -1,11 +1,13 @@
 import { formatDuration } from '../clock.ts'
 import { ConvoxError } from '../errors.ts'
+import type { Naming } from '../naming.ts'
 import type { SecretStore } from '../stores/store.ts'
 
 /**
  * What a person reads when a keyroll stops or cannot keep a key where it meant to: every refusal
  * and failure, side by side, so that they say the same things the same way. Each says what state
- * the keys are in and what to do. Reasons passed in are already scrubbed.
+ * the keys are in and what to do, naming options in the words of the front end (naming.ts).
+ * Reasons passed in are already scrubbed.
  */
 
 /** A keyroll that was refused or did not finish. Never carries a key in its message. */
@@ -41,11 +43,11 @@ export const FAILED_RACK_REFUSAL =
   "keyroll refused: the rack's status is failed (its last CloudFormation update did not finish) and it will not " +
   'recover on its own. Nothing was changed; repair the stack in the AWS console, then run the keyroll again.'
 
-export function passwordRefusal(store: SecretStore | undefined): string {
+export function passwordRefusal(store: SecretStore | undefined, naming: Naming): string {
   return (
-    `keyroll refused: the rack does not accept the password input${inParentheses(store, 'current')} (401 invalid authentication), and a keyroll ` +
+    `keyroll refused: the rack does not accept ${naming.the('password')}${inParentheses(store, 'current')} (401 invalid authentication), and a keyroll ` +
     `starts from the key that works. If an earlier keyroll did not finish, pass the key it saved${inParentheses(store, 'next')} as ` +
-    'password-next to complete it.'
+    `${naming.ref('password-next')} to complete it.`
   )
 }
 
@@ -59,32 +61,33 @@ export interface Seen {
   lastError?: string
 }
 
-export function notRunningRefusal(timeoutMs: number, { status, lastError }: Seen): string {
+export function notRunningRefusal(timeoutMs: number, { status, lastError }: Seen, naming: Naming): string {
   const state = status ? `still ${status}` : `not answering (last error: ${lastError ?? 'none'})`
   return (
-    `keyroll refused: the rack is ${state} after ${formatDuration(timeoutMs)} (keyroll-timeout), and a key can only ` +
+    `keyroll refused: the rack is ${state} after ${formatDuration(timeoutMs)} (${naming.ref('keyroll-timeout')}), and a key can only ` +
     'be rolled on a running rack, because CloudFormation refuses a second update while one runs. Nothing was ' +
-    'changed; run the keyroll again when the rack is running, or raise keyroll-timeout.'
+    `changed; run the keyroll again when the rack is running, or raise ${naming.ref('keyroll-timeout')}.`
   )
 }
 
 // An earlier keyroll, found unfinished (recover.ts).
 
-export function earlierRollFailed(store: SecretStore | undefined): string {
+export function earlierRollFailed(store: SecretStore | undefined, naming: Naming): string {
   return (
-    `The rack's status is failed while an earlier keyroll may be in progress. ${keptWhere(store, 'password-next')} Repair the stack in the AWS ` +
-    'console, then run again with the same password-next.'
+    `The rack's status is failed while an earlier keyroll may be in progress. ${keptWhere(store, 'password-next', naming)} Repair the stack in the AWS ` +
+    `console, then run again with the same ${naming.ref('password-next')}.`
   )
 }
 
 export function neitherKeyOpens(
   store: SecretStore | undefined,
   timeoutMs: number,
-  lastError: string | undefined
+  lastError: string | undefined,
+  naming: Naming
 ): string {
   return (
-    `Neither key opens the rack: for ${formatDuration(timeoutMs)} it refused both the password input${inParentheses(store, 'current')} and ` +
-    `password-next${inParentheses(store, 'next')} (last error: ${lastError ?? 'none'}). The key it expects is its Password parameter, ` +
+    `Neither key opens the rack: for ${formatDuration(timeoutMs)} it refused both ${naming.the('password')}${inParentheses(store, 'current')} and ` +
+    `${naming.ref('password-next')}${inParentheses(store, 'next')} (last error: ${lastError ?? 'none'}). The key it expects is its Password parameter, ` +
     "which can't be read back: set a known one through the rack's CloudFormation stack in the AWS console " +
     '(Update stack, parameter Password), then put it in the secret.'
   )
@@ -93,11 +96,13 @@ export function neitherKeyOpens(
 export function earlierRollPending(
   store: SecretStore | undefined,
   timeoutMs: number,
-  { status, lastError }: Seen
+  { status, lastError }: Seen,
+  naming: Naming
 ): string {
   return (
     `The earlier keyroll is still in progress after ${formatDuration(timeoutMs)} (rack ${status ?? 'status unknown'}, ` +
-    `last error: ${lastError ?? 'none'}). ${keptWhere(store, 'password-next')} Run again later with the same password-next to finish it.`
+    `last error: ${lastError ?? 'none'}). ${keptWhere(store, 'password-next', naming)} Run again later with the same ` +
+    `${naming.ref('password-next')} to finish it.`
   )
 }
 
@@ -122,19 +127,20 @@ export function neverStarted(puts: number, lastAnswer: string): string {
   )
 }
 
-export function rollFailed(store: SecretStore | undefined): string {
-  return `The rack's status became failed during the keyroll. ${keptWhere(store, 'output')} Repair the stack in the AWS console; ${rerun(store)}`
+export function rollFailed(store: SecretStore | undefined, naming: Naming): string {
+  return `The rack's status became failed during the keyroll. ${keptWhere(store, 'output', naming)} Repair the stack in the AWS console; ${rerun(store, naming)}`
 }
 
 export function rollTimedOut(
   store: SecretStore | undefined,
   timeoutMs: number,
-  end: Seen & { everAccepted: boolean }
+  end: Seen & { everAccepted: boolean },
+  naming: Naming
 ): string {
   return (
-    `The keyroll did not finish within ${formatDuration(timeoutMs)} (keyroll-timeout): the rack is ` +
+    `The keyroll did not finish within ${formatDuration(timeoutMs)} (${naming.ref('keyroll-timeout')}): the rack is ` +
     `${end.status ?? 'not answering'}, the new key ${end.everAccepted ? 'was accepted at times but not steadily' : 'not accepted yet'} ` +
-    `(last error: ${end.lastError ?? 'none'}). ${keptWhere(store, 'output')} ${rerun(store)}`
+    `(last error: ${end.lastError ?? 'none'}). ${keptWhere(store, 'output', naming)} ${rerun(store, naming)}`
   )
 }
 
@@ -143,14 +149,14 @@ export function rollTimedOut(
 export function saveNextFailed(store: SecretStore, reason: string): string {
   return (
     `Could not save the new key to ${store.describe('next')} (${reason}), so the keyroll stopped ` +
-    'before changing the rack: the current key still works. Check that github-token may write Actions secrets.'
+    `before changing the rack: the current key still works. Check that the token given for ${store.describe('next')} may write it.`
   )
 }
 
-export function saveCurrentFailed(store: SecretStore, reason: string): string {
+export function saveCurrentFailed(store: SecretStore, reason: string, naming: Naming): string {
   return (
     `The rack now uses the new key, but saving it to ${store.describe('current')} failed (${reason}). ` +
-    `It is kept in ${store.describe('next')}: run again with keyroll: true and password-next set to it to finish.`
+    `It is kept in ${store.describe('next')}: run again with ${naming.set('keyroll', 'true')} and ${naming.ref('password-next')} set to it to finish.`
   )
 }
 
@@ -168,21 +174,26 @@ export function dropNextFailed(store: SecretStore, reason: string): string {
 }
 
 /** Where the pending key is: a store secret, or an output a later step must save. */
-function keptWhere(store: SecretStore | undefined, source: 'password-next' | 'output'): string {
+function keptWhere(
+  store: SecretStore | undefined,
+  source: 'password-next' | 'output',
+  naming: Naming
+): string {
   if (store) {
     return `Both keys are kept: the new one in ${store.describe('next')}, the old one in ${store.describe('current')}.`
   }
-  if (source === 'password-next') return 'The new key is still the one passed as password-next.'
+  if (source === 'password-next')
+    return `The new key is still the one passed as ${naming.ref('password-next')}.`
+  // Only the action rolls without a store: the command always has one (a file at least).
   return (
-    'The new key is in the masked password output of this step only: no update-secret was given, so a later step must ' +
+    `The new key is in the masked password output of this step only: no ${naming.ref('update-secret')} was given, so a later step must ` +
     'store it now, or it is lost once the rack finishes the update.'
   )
 }
 
-function rerun(store: SecretStore | undefined): string {
-  return store
-    ? `To finish, run again with keyroll: true and password-next set to ${store.describe('next')}.`
-    : 'To finish, run again with keyroll: true and password-next set to that key.'
+function rerun(store: SecretStore | undefined, naming: Naming): string {
+  const again = `To finish, run again with ${naming.set('keyroll', 'true')} and ${naming.ref('password-next')} set to`
+  return store ? `${again} ${store.describe('next')}.` : `${again} that key.`
 }
 
 /** ` (repository secret X of o/r)`, or nothing without a store. */

@@ -45,7 +45,7 @@ export async function waitUntilRunning(ctx: Context, deadline: number): Promise<
       status = result.status
       failures = 0
     } else if (result.kind === 'rejected') {
-      throw new KeyrollError(passwordRefusal(ctx.store))
+      throw new KeyrollError(passwordRefusal(ctx.store, ctx.naming))
     } else if (!result.transient) {
       throw new KeyrollError(statusUnreadable(result.reason))
     } else {
@@ -53,7 +53,7 @@ export async function waitUntilRunning(ctx: Context, deadline: number): Promise<
       lastError = result.reason
     }
     if (clock.now() >= deadline)
-      throw new KeyrollError(notRunningRefusal(ctx.timeoutMs, { status, lastError }))
+      throw new KeyrollError(notRunningRefusal(ctx.timeoutMs, { status, lastError }, ctx.naming))
     if (progressDue(clock.now() - lastProgress, timing)) {
       lastProgress = clock.now()
       log.info(

@@ -10,9 +10,9 @@ import { watchRoll } from './watch.ts'
  * earlier roll may still be under way, so that no second one starts.
  */
 export async function recover(ctx: Context, pending: string, deadline: number): Promise<boolean> {
-  const { log, store } = ctx
+  const { log, store, naming } = ctx
   log.info(
-    'password-next is set: checking whether the earlier keyroll that saved it went through before starting another.'
+    `${naming.ref('password-next')} is set: checking whether the earlier keyroll that saved it went through before starting another.`
   )
   const end = await watchRoll(ctx, {
     next: pending,
@@ -23,21 +23,21 @@ export async function recover(ctx: Context, pending: string, deadline: number): 
   })
   if (end.kind === 'live') {
     log.info(
-      'The rack uses the key from password-next: finishing the earlier keyroll instead of starting a new one.'
+      `The rack uses the key from ${naming.ref('password-next')}: finishing the earlier keyroll instead of starting a new one.`
     )
     return true
   }
   if (end.kind === 'not-started') {
     log.info(
-      'The rack is running and accepts only the password input: the earlier keyroll never took effect. ' +
+      `The rack is running and accepts only ${naming.the('password')}: the earlier keyroll never took effect. ` +
         'Dropping its unused key and starting a new keyroll.'
     )
     await dropNext(ctx)
     return false
   }
-  if (end.kind === 'failed') throw new KeyrollError(earlierRollFailed(store), pending)
+  if (end.kind === 'failed') throw new KeyrollError(earlierRollFailed(store, ctx.naming), pending)
   if (!end.everAccepted && !end.oldEverAccepted) {
-    throw new KeyrollError(neitherKeyOpens(store, ctx.timeoutMs, end.lastError))
+    throw new KeyrollError(neitherKeyOpens(store, ctx.timeoutMs, end.lastError, ctx.naming))
   }
-  throw new KeyrollError(earlierRollPending(store, ctx.timeoutMs, end), pending)
+  throw new KeyrollError(earlierRollPending(store, ctx.timeoutMs, end, ctx.naming), pending)
 }

@@ -10,14 +10,14 @@ import { watchRoll } from './watch.ts'
  * last send did not start a roll, and at most `maxPuts` times.
  */
 export async function roll(ctx: Context, newKey: string): Promise<void> {
-  const { log, store, timing } = ctx
+  const { log, store, timing, naming } = ctx
   if (store) {
     await saveNext(ctx, store, newKey)
     log.info(`The new key is saved in ${store.describe('next')}; asking the rack to use it (PUT /system).`)
   } else {
     log.warning(
-      'keyroll without update-secret: until a later step stores it, the new key exists only in this job (the masked ' +
-        'password output). If the job is cancelled mid-roll it can be lost; set update-secret to keep it safe.'
+      `keyroll without ${naming.ref('update-secret')}: until a later step stores it, the new key exists only in this job (the masked ` +
+        `password output). If the job is cancelled mid-roll it can be lost; set ${naming.ref('update-secret')} to keep it safe.`
     )
     log.info('Asking the rack to use a new key (PUT /system).')
   }
@@ -62,7 +62,7 @@ export async function roll(ctx: Context, newKey: string): Promise<void> {
       )
       continue
     }
-    if (end.kind === 'failed') throw new KeyrollError(rollFailed(store), newKey)
-    throw new KeyrollError(rollTimedOut(store, ctx.timeoutMs, end), newKey)
+    if (end.kind === 'failed') throw new KeyrollError(rollFailed(store, ctx.naming), newKey)
+    throw new KeyrollError(rollTimedOut(store, ctx.timeoutMs, end, ctx.naming), newKey)
   }
 }

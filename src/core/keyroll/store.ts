@@ -27,7 +27,7 @@ export async function makeCurrent(ctx: Context, store: SecretStore, newKey: stri
   try {
     await store.writeCurrent(newKey)
   } catch (error) {
-    throw new KeyrollError(saveCurrentFailed(store, reason(ctx, error)), newKey)
+    throw new KeyrollError(saveCurrentFailed(store, reason(ctx, error), ctx.naming), newKey)
   }
   try {
     await store.deleteNext()

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 import { ConvoxError } from '../errors.ts'
 import { parseJson } from '../http/json.ts'
+import type { Naming } from '../naming.ts'
 import type { HeldRetry } from './held-file.ts'
 import { DEFAULT_HELD_RETRY, whileHeld } from './held-file.ts'
 
@@ -39,10 +40,17 @@ export function formatKeyed(object: Record<string, string>): string {
 }
 
 /**
+ * The way out a login has that an undo has not: another settings directory, in the words of the
+ * front end (naming.ts). An undo passes no naming: the directory is the one the login used.
+ */
+const otherDir = (naming: Naming | undefined, way = ' or choose') =>
+  naming ? `${way} another ${naming.ref('config-dir')}` : ''
+
+/**
  * Reads a file we may write, refusing anything but a regular file. Undefined when absent, and for
  * v3's `racks` directory, which is not ours to read or write.
  */
-export function readRegular(file: string): string | undefined {
+export function readRegular(file: string, naming?: Naming): string | undefined {
   // Not a thrown ENOENT: a login checks ten absent files, and each exception costs a stack trace.
   const stat = lstatSync(file, { throwIfNoEntry: false })
   if (stat === undefined) return undefined
@@ -52,12 +60,11 @@ export function readRegular(file: string): string | undefined {
       `${file} is a symbolic link; refusing to write credentials through it: remove the link and run again.`
     )
   }
-  if (!stat.isFile())
-    throw new ConvoxError(`${file} is not a regular file: remove it or choose another config-dir.`)
+  if (!stat.isFile()) throw new ConvoxError(`${file} is not a regular file: remove it${otherDir(naming)}.`)
   return readFileSync(file, 'utf8')
 }
 
-export function parseKeyed(file: string, text: string | undefined): Record<string, string> {
+export function parseKeyed(file: string, text: string | undefined, naming?: Naming): Record<string, string> {
   if (text === undefined || text.trim() === '') return {}
   const value = parseJson(text)
   if (
@@ -67,7 +74,7 @@ export function parseKeyed(file: string, text: string | undefined): Record<strin
     !Object.values(value).every(v => typeof v === 'string')
   ) {
     throw new ConvoxError(
-      `${file} is not a JSON object of strings, so the Convox CLI cannot read it either: fix or delete it, or use another config-dir; nothing was changed.`
+      `${file} is not a JSON object of strings, so the Convox CLI cannot read it either: fix or delete it${otherDir(naming, ', or use')}; nothing was changed.`
     )
   }
   return value as Record<string, string>

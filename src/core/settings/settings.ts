@@ -6,6 +6,7 @@ import { describeErrno } from '../fs-errors.ts'
 import type { Journal, JournalEntry } from './journal.ts'
 import { ABSENT, merged, record } from './journal.ts'
 import type { Log } from '../log.ts'
+import type { Naming } from '../naming.ts'
 import type { KeyedFile, PlainFile } from './files.ts'
 import {
   formatKeyed,
@@ -37,28 +38,28 @@ export type Edit =
 const sha256 = (text: string) => hash('sha256', text)
 
 /** Checks the files we would merge into before anything is sent or written. */
-export function checkSettings(dir: string): void {
+export function checkSettings(dir: string, naming: Naming): void {
   try {
-    for (const name of KEYED_FILES) parseKeyed(join(dir, name), readRegular(join(dir, name)))
-    for (const name of PLAIN_FILES) readRegular(join(dir, name))
+    for (const name of KEYED_FILES) parseKeyed(join(dir, name), readRegular(join(dir, name), naming), naming)
+    for (const name of PLAIN_FILES) readRegular(join(dir, name), naming)
   } catch (error) {
-    throw diskError(dir, error, 'read')
+    throw diskError(dir, error, 'read', naming)
   }
 }
 
 /** One sentence for a settings directory that cannot be read or written; other errors as they are. */
-export function diskError(dir: string, error: unknown, doing: 'read' | 'write'): unknown {
+export function diskError(dir: string, error: unknown, doing: 'read' | 'write', naming: Naming): unknown {
   if (error instanceof ConvoxError) return error
   const cause = describeErrno(error)
   if (cause === undefined) return error
   return new ConvoxError(
     `Cannot ${doing} the Convox settings in ${dir}: ${cause}; nothing was changed. ` +
-      'Choose a config-dir this job can write, such as ${{ runner.temp }}/convox.'
+      `Choose a ${naming.ref('config-dir')} this job can write, such as ${naming.example('config-dir')}.`
   )
 }
 
 /** Creates what is missing of `dir`; a directory another job creates meanwhile is theirs (EEXIST). */
-function ensureDir(dir: string, journal: Journal): void {
+function ensureDir(dir: string, journal: Journal, naming: Naming): void {
   const missing: string[] = []
   for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d)
   for (const d of missing) {
@@ -72,17 +73,20 @@ function ensureDir(dir: string, journal: Journal): void {
     if (!journal.createdDirs.includes(d)) journal.createdDirs.push(d)
   }
   if (!statSync(dir).isDirectory())
-    throw new ConvoxError(`config-dir ${dir} is not a directory: choose another config-dir.`)
+    throw new ConvoxError(
+      `${naming.ref('config-dir')} ${dir} is not a directory: choose another ${naming.ref('config-dir')}.`
+    )
 }
 
 /** The value an edit leaves in its file, given the file's current text. */
 function applyEdit(
   current: string | undefined,
   edit: Edit,
-  value: string
+  value: string,
+  naming: Naming
 ): { text: string; before: string | null } {
   if ('key' in edit) {
-    const object = parseKeyed(edit.file, current)
+    const object = parseKeyed(edit.file, current, naming)
     const before = Object.hasOwn(object, edit.key) ? object[edit.key]! : null
     return { text: formatKeyed({ ...object, [edit.key]: value }), before }
   }
@@ -110,6 +114,7 @@ export function writeSettings(
   edits: readonly Edit[],
   journal: Journal,
   log: Log,
+  naming: Naming,
   beforeWrite: (journal: Journal) => void = () => undefined
 ): string[] {
   const written: string[] = []
@@ -120,11 +125,11 @@ export function writeSettings(
     withSettingsLock(
       journal.dir,
       () => {
-        ensureDir(journal.dir, attempt)
+        ensureDir(journal.dir, attempt, naming)
         return true
       },
       () => {
-        const changes = planChanges(edits, attempt)
+        const changes = planChanges(edits, attempt, naming)
         if (attempt.entries.length > 0) beforeWrite(merged(journal, attempt))
         // Every new content is on disk before any file is replaced: a disk that fills up (ENOSPC)
         // or a quota stops the step while nothing has changed, and undoing needs no space.
@@ -158,19 +163,19 @@ export function writeSettings(
         // The step fails with the first error; a journal naming changes since undone is harmless.
       }
     }
-    throw diskError(journal.dir, error, 'write')
+    throw diskError(journal.dir, error, 'write', naming)
   }
   Object.assign(journal, merged(journal, attempt))
   return written
 }
 
 /** Reads every file the edits touch and records what each change will do, in the order written. */
-function planChanges(edits: readonly Edit[], attempt: Journal): Change[] {
+function planChanges(edits: readonly Edit[], attempt: Journal, naming: Naming): Change[] {
   const changes: Change[] = []
   const texts = new Map<string, string | undefined>()
   for (const edit of edits) {
     const file = join(attempt.dir, edit.file)
-    if (!texts.has(edit.file)) texts.set(edit.file, readRegular(file))
+    if (!texts.has(edit.file)) texts.set(edit.file, readRegular(file, naming))
     const current = texts.get(edit.file)
     if ('ifPresent' in edit && edit.ifPresent && current === undefined) continue
     if (edit.value === null) {
@@ -180,7 +185,7 @@ function planChanges(edits: readonly Edit[], attempt: Journal): Change[] {
       texts.set(edit.file, undefined)
       continue
     }
-    const { text, before } = applyEdit(current, edit, edit.value)
+    const { text, before } = applyEdit(current, edit, edit.value, naming)
     if (text === current) {
       chmodSync(file, 0o600)
       continue

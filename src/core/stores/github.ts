@@ -8,6 +8,7 @@ import type { ProxyEnv } from '../http/proxy.ts'
 import { answered, isSuccess, RestClient } from '../http/rest.ts'
 import { parseRetryAfter } from '../http/retry.ts'
 import type { SecretStore } from './store.ts'
+import type { Naming } from '../naming.ts'
 
 export interface GitHubSecretStoreOptions {
   /** GITHUB_API_URL: `https://api.github.com`, or `https://<host>/api/v3` on GitHub Enterprise Server. */
@@ -24,6 +25,8 @@ export interface GitHubSecretStoreOptions {
   proxyEnv?: ProxyEnv
   clock: Clock
   log: Log
+  /** How the front end names its options (the token's among them), for the sentences below. */
+  naming: Naming
   /** How long network errors, 5xx, 429 and rate limits are retried, per request. */
   retryForMs?: number
 }
@@ -129,12 +132,13 @@ export class GitHubSecretStore implements SecretStore {
   }
 
   private failure(what: string, answer: HttpsAnswer): ConvoxError {
-    const { environment, repository } = this.options
+    const { environment, repository, naming } = this.options
+    const token = naming.ref('github-token')
     const said = githubMessage(answer.body, this.rest)
     const suffix = said ? ` (GitHub: "${said}")` : ''
     let cause: string
     if (answer.status === 401) {
-      cause = 'GitHub answered 401, so the github-token is invalid or expired'
+      cause = `GitHub answered 401, so the ${token} is invalid or expired`
     } else if (rateLimitDelay(answer, this.options.clock.now()) !== undefined) {
       cause = `GitHub answered ${answer.status} because the token's API rate limit is used up; run the keyroll again later`
     } else if (answer.status === 403 || answer.status === 404) {
@@ -144,9 +148,9 @@ export class GitHubSecretStore implements SecretStore {
         ', a classic token the repo scope, and GITHUB_TOKEN can never write secrets'
       cause =
         environment === undefined
-          ? `GitHub answered ${answer.status}, so the github-token may not write secrets of ${repository}: ${access}`
+          ? `GitHub answered ${answer.status}, so the ${token} may not write secrets of ${repository}: ${access}`
           : `GitHub answered ${answer.status}, so environment ${environment} does not exist in ${repository} or the ` +
-            `github-token may not write its secrets: ${access}`
+            `${token} may not write its secrets: ${access}`
     } else if (answer.status >= 300 && answer.status < 400) {
       const location = this.rest.said(String(answer.headers.location ?? ''))
       cause = `GitHub answered ${answer.status}, a redirect${location ? ` to ${location}` : ''}: check GITHUB_API_URL`
@@ -169,7 +173,7 @@ export function gitHubSecretStoreFromEnv(
   const repository = env.GITHUB_REPOSITORY
   if (!repository) {
     throw new InputError(
-      'GITHUB_REPOSITORY is not set, so there is no repository to keep the key in: update-secret works only in a GitHub Actions job.'
+      `GITHUB_REPOSITORY is not set, so there is no repository to keep the key in: ${options.naming.ref('update-secret')} works only in a GitHub Actions job.`
     )
   }
   return new GitHubSecretStore({
