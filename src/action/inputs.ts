@@ -7,6 +7,7 @@ import {
   checkCliDownloadUrl,
   checkCliVersion,
   checkGitHubSecretName,
+  checkKeyrollKey,
   checkTrust,
   cleanKey,
   parseBoolean,
@@ -75,6 +76,7 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   const updateSecret = text('update-secret')
   const updateSecretEnvironment = text('update-secret-environment')
   const githubToken = get('github-token').trim()
+  if (keyroll) checkKeyrollKey(credential.user, INPUT_NAMING)
   if (keyroll && !validate) {
     throw new InputError(
       'keyroll needs the API, but validate is false: remove validate: false to roll the key.'

@@ -16,7 +16,7 @@ import { actionsExecRunner } from '../toolkit/exec.ts'
 import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
 import type { Inputs } from './inputs.ts'
 import { parseInputs } from './inputs.ts'
-import { deleteJournal, journalDir, loadJournal, saveJournal } from './journal-file.ts'
+import { checkJournalDir, deleteJournal, journalDir, loadJournal, saveJournal } from './journal-file.ts'
 import { actionLog } from './log.ts'
 import { state } from './state.ts'
 import { writeSummary } from './summary.ts'
@@ -43,6 +43,7 @@ export async function run(): Promise<void> {
       home: homedir(),
       workspace: process.env.GITHUB_WORKSPACE
     })
+    if (inputs.logout) checkJournalDir()
   } catch (error) {
     return fail(error, secrets)
   }

@@ -10,6 +10,7 @@ import {
   checkCliDownloadUrl,
   checkCliVersion,
   checkGitHubSecretName,
+  checkKeyrollKey,
   checkTrust,
   cleanKey,
   parseConfigDir,
@@ -140,6 +141,7 @@ export function loginSettings(flags: Flags, ctx: Context, command: Command = 'lo
 export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
   const login = loginSettings(flags, ctx, 'keyroll')
   return usage('keyroll', () => {
+    checkKeyrollKey(login.user, FLAG_NAMING)
     if (!login.validate) {
       throw new InputError(
         'keyroll needs the API, but --no-validate is given: remove --no-validate to roll the key.'

@@ -7,6 +7,7 @@ import { checkTokenExpiry, formatExpiry, parseToken } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import type { KeyrollResult } from './keyroll/keyroll.ts'
 import { KeyrollError, runKeyroll } from './keyroll/keyroll.ts'
+import { refuseUnsupported } from './keyroll/preflight.ts'
 import type { Log } from './log.ts'
 import type { Naming } from './naming.ts'
 import type { Login, LoginOptions, LoginResult } from './login.ts'
@@ -201,8 +202,13 @@ async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session>
   const { clock, journal } = options
   const { log } = frontend
   const saveJournal = (j: Journal) => frontend.saveJournal(j)
+  // A keyroll the host will refuse (a Console, a v3 rack) is refused once the API has said which
+  // it is, and before the settings are written: a refusal leaves nothing to undo.
+  const beforeWrite = options.keyroll
+    ? (result: LoginResult) => refuseUnsupported(result.kind, result.rackVersion)
+    : undefined
   const attempt = async (password: string): Promise<Session> => ({
-    ...(await login({ ...options.login, password, clock, log, journal, saveJournal })),
+    ...(await login({ ...options.login, password, clock, log, journal, saveJournal, beforeWrite })),
     password
   })
   const current = options.login.password

@@ -6,6 +6,8 @@ import { ConvoxError } from './errors.ts'
 import { PUBLIC_CONSOLE_HOST } from './host.ts'
 import type { Log } from './log.ts'
 import { rackUrl, secretForms } from './secrets.ts'
+import { join } from 'node:path'
+import { readRegular } from './settings/files.ts'
 import type { Journal } from './settings/journal.ts'
 import type { Edit } from './settings/settings.ts'
 import { checkSettings, writeSettings } from './settings/settings.ts'
@@ -31,6 +33,11 @@ export interface LoginOptions {
   journal: Journal
   /** Saves the journal before the settings are written (writeSettings' beforeWrite). */
   saveJournal?: (journal: Journal) => void
+  /**
+   * The last say on what the API found, before anything is written: a refusal here (a keyroll
+   * that a Console or a v3 rack would refuse) leaves the settings directory as it was.
+   */
+  beforeWrite?: (result: LoginResult) => void
 }
 
 export interface LoginResult {
@@ -79,12 +86,20 @@ export async function login(options: LoginOptions): Promise<Login> {
     result = unvalidatedLogin(options)
   }
   try {
+    options.beforeWrite?.(result)
     const edits = settingsEdits(result, password, options.user)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
       const written = writeSettings(edits, options.journal, log, options.saveJournal)
-      const unchanged = [...new Set(edits.filter(e => e.value !== null).map(e => e.file))].filter(
-        file => !written.includes(file)
-      )
+      // A file an edit changes only if present (a v2 racks file) held nothing when it is absent.
+      const unchanged = [
+        ...new Set(
+          edits
+            .filter(
+              e => e.value !== null && !('ifPresent' in e && !settingsFileExists(options.configDir, e.file))
+            )
+            .map(e => e.file)
+        )
+      ].filter(file => !written.includes(file))
       log.info(
         [
           written.length > 0 && `Wrote ${written.join(', ')}.`,
@@ -99,6 +114,11 @@ export async function login(options: LoginOptions): Promise<Login> {
     throw error
   }
   return { result, api }
+}
+
+/** A settings file that holds a value (v3's racks directory holds none of ours). */
+function settingsFileExists(dir: string, file: string): boolean {
+  return readRegular(join(dir, file)) !== undefined
 }
 
 async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<LoginResult> {
