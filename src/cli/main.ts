@@ -13,12 +13,10 @@ import { redact } from '../core/secrets.ts'
 import { actionsExecRunner } from '../toolkit/exec.ts'
 import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
 import { newJournal } from '../core/settings/journal.ts'
-import { undoSettings } from '../core/settings/settings.ts'
 import type { Command, Flags } from './args.ts'
 import { FLAG_NAMING, helpText, parseArgs, usageLine, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
 import { buildkiteRedact, detectCi, maskingNote } from './ci.ts'
-import type { EvalShell } from './formats.ts'
 import { failLine } from './formats.ts'
 import type { RunnerCommands, Sink } from './handover.ts'
 import { handOver, handOverPath, writeDotenvReport } from './handover.ts'
@@ -26,7 +24,10 @@ import type { CliLog } from './log.ts'
 import { cliLog } from './log.ts'
 import type { Context, KeyrollSettings, LoginSettings, Target } from './options.ts'
 import { installSettings, keyrollSettings, loginSettings, logoutSettings } from './options.ts'
-import { LoginRecord, readLogins, writeLogins } from './state-file.ts'
+import { logout } from './logout.ts'
+import { LoginRecord } from './state-file.ts'
+import { status } from './status-command.ts'
+import { evalShell, loginTerminalNote } from './terminal.ts'
 
 /**
  * convox-login, the command: the same login, keyroll, CLI install and cleanup as the action, for
@@ -48,6 +49,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     home: homedir(),
     cwd: process.cwd(),
     ci,
+    stdoutIsTerminal: process.stdout.isTTY === true,
     readStdin: () => {
       try {
         return readFileSync(0, 'utf8')
@@ -76,11 +78,13 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     code = await run(command, flags, ctx)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    stderr(`convox-login: ${error.message}\n${usageLine(error.command ?? command)}\n`)
+    command ??= error.command
+    stderr(`convox-login: ${error.message}\n${usageLine(command)}\n`)
     code = 2
   }
   // eval "$(convox-login login)" succeeds on empty text: a statement that fails stops the script.
-  const shell = command === 'logout' ? undefined : evalShell(flags.format, ci)
+  // status prints a report, not code for a shell.
+  const shell = command === 'status' ? undefined : evalShell(flags.format, ci, ctx.stdoutIsTerminal)
   if (code !== 0 && shell) stdout(failLine(shell))
   return code
 }
@@ -94,17 +98,12 @@ function run(command: Command, flags: Flags, ctx: Context): Promise<number> | nu
       return login(settings, settings, ctx)
     }
     case 'logout':
-      return logout(logoutSettings(flags, ctx))
+      return logout(logoutSettings(flags, ctx), cliLog(stderr), stdout)
     case 'install-cli':
       return install(installSettings(flags, ctx), ctx)
+    case 'status':
+      return status(flags, ctx, stdout, stderr)
   }
-}
-
-/** The shell whose code stdout holds, for the formats a user evals; undefined for the others. */
-function evalShell(format: string | boolean | undefined, ci: Ci): EvalShell | undefined {
-  const name = typeof format === 'string' ? format.trim() || 'auto' : 'auto'
-  if (name === 'sh' || name === 'fish' || name === 'pwsh') return name
-  return name === 'auto' && ['other', 'gitlab', 'buildkite'].includes(ci.name) ? 'sh' : undefined
 }
 
 /** The masking a CI offers, for the log to call as each secret appears. */
@@ -209,7 +208,19 @@ async function login(
       )
     }
   }
-  if (last) publishLast(sink, settings, last, log)
+  if (last) {
+    publishLast(sink, settings, last, log)
+    if (settings.target === 'terminal')
+      log.info(loginTerminalNote(keyroll ? 'keyroll' : 'login', Object.keys(last.env)))
+    // The names a shell took, for logout to unset (never the values).
+    if (['sh', 'fish', 'pwsh'].includes(settings.target)) {
+      try {
+        record.save(journal, Object.keys(last.env))
+      } catch (error) {
+        code = failure(error, log)
+      }
+    }
+  }
   return code
 }
 
@@ -259,40 +270,6 @@ function makeStore(keyroll: KeyrollSettings, log: CliLog, env: Env): SecretStore
     if (error instanceof ConvoxError) throw new UsageError(error.message, 'keyroll')
     throw error
   }
-}
-
-/** Undoes the last login recorded for the settings directory, as the action's post step does. */
-function logout(settings: { configDir: string; stateFile: string }): number {
-  const log = cliLog(stderr)
-  let logins
-  try {
-    logins = readLogins(settings.stateFile)
-  } catch (error) {
-    log.warning(`Could not undo the Convox login: ${(error as Error).message}`)
-    return 0
-  }
-  const journal = logins.pop()
-  if (!journal) {
-    log.info(`Nothing to undo: no login is recorded in ${settings.stateFile} for ${settings.configDir}.`)
-    return 0
-  }
-  try {
-    if (journal.entries.length === 0 && journal.createdDirs.length === 0) {
-      log.info(`The last login changed nothing in ${journal.dir}: nothing to undo.`)
-    } else {
-      undoSettings(journal, log)
-      log.info(`Restored the Convox settings in ${journal.dir} to what they were before the login.`)
-    }
-  } catch (error) {
-    log.warning(`Could not undo the Convox login: ${(error as Error).message}`)
-  }
-  try {
-    writeLogins(settings.stateFile, logins)
-  } catch (error) {
-    // It holds the previous settings, other hosts' keys among them.
-    log.warning(`Could not update the undo record ${settings.stateFile}: ${(error as Error).message}`)
-  }
-  return 0
 }
 
 async function install(

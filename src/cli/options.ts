@@ -22,7 +22,9 @@ import type { Command, Flags, Format } from './args.ts'
 import { FLAG_NAMING, FORMATS, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
 import { ciRun } from './ci.ts'
+import type { EvalShell } from './formats.ts'
 import { defaultStateFile } from './state-file.ts'
+import { onTerminal } from './terminal.ts'
 
 /**
  * From flags and environment to what each command runs with, by the action's rules
@@ -37,12 +39,14 @@ export interface Context {
   home: string
   cwd: string
   ci: Ci
+  /** stdout is a terminal: a login prints no key there unless --format asks (terminal.ts). */
+  stdoutIsTerminal: boolean
   /** Standard input, read whole: only asked for with --password-stdin. */
   readStdin(): string
 }
 
-/** Where a handover goes: a --format, with `auto` decided, or CircleCI's BASH_ENV. */
-export type Target = Exclude<Format, 'auto'> | 'bash-env'
+/** Where a handover goes: a --format, with `auto` decided, CircleCI's BASH_ENV, or a terminal (nowhere). */
+export type Target = Exclude<Format, 'auto'> | 'bash-env' | 'terminal'
 
 export interface LoginSettings {
   host: string
@@ -77,6 +81,8 @@ export interface KeyrollSettings extends LoginSettings {
 export interface LogoutSettings {
   configDir: string
   stateFile: string
+  /** The shell the unset lines are printed for; `terminal` or `none` prints none. */
+  shell: EvalShell | 'terminal' | 'none'
 }
 
 export interface InstallSettings {
@@ -131,7 +137,7 @@ export function loginSettings(flags: Flags, ctx: Context, command: Command = 'lo
       caCert,
       insecure,
       retryForMs: parseRetryFor(text(flags, 'retry-for'), FLAG_NAMING),
-      target: target(flags, ctx),
+      target: onTerminal(target(flags, ctx), text(flags, 'format') !== '', ctx.stdoutIsTerminal),
       dotenvFile: dotenvFile ? resolve(ctx.cwd, dotenvFile) : undefined,
       stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home)
     }
@@ -253,7 +259,8 @@ export function logoutSettings(flags: Flags, ctx: Context): LogoutSettings {
     const stateFile = text(flags, 'state-file')
     return {
       configDir,
-      stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home)
+      stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home),
+      shell: logoutShell(flags, ctx)
     }
   })
 }
@@ -313,7 +320,7 @@ function readKey(flags: Flags, ctx: Context): string {
   return cleanKey(raw, 'password', FLAG_NAMING, 'give the key on one line')
 }
 
-function readText(file: string, flag: string): string {
+export function readText(file: string, flag: string): string {
   try {
     const stat = lstatSync(file)
     if (!stat.isFile() && !stat.isFIFO() && !stat.isCharacterDevice() && !stat.isSymbolicLink()) {
@@ -341,6 +348,16 @@ function checkWritableDir(file: string, flag: string): void {
       `${flag} ${file} exists and is not a regular file: remove it or choose another path.`
     )
   }
+}
+
+/** The shell logout prints unset lines for: the one login printed export lines for. */
+function logoutShell(flags: Flags, ctx: Context): LogoutSettings['shell'] {
+  const format = text(flags, 'format') || 'auto'
+  if (format === 'sh' || format === 'fish' || format === 'pwsh' || format === 'none') return format
+  if (format !== 'auto')
+    throw new InputError(`--format "${format}" is not a format of logout: use auto, sh, fish, pwsh or none.`)
+  if (!['other', 'gitlab', 'buildkite'].includes(ctx.ci.name)) return 'none'
+  return ctx.stdoutIsTerminal ? 'terminal' : 'sh'
 }
 
 function target(flags: Flags, ctx: Context): Target {

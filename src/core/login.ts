@@ -121,7 +121,33 @@ function settingsFileExists(dir: string, file: string): boolean {
   return readRegular(join(dir, file)) !== undefined
 }
 
-async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<LoginResult> {
+/**
+ * What a login would find, asked of the API and nothing written: `convox-login status --validate`.
+ * The same requests and sentences as a login's validation.
+ */
+export async function checkLogin(
+  options: Omit<LoginOptions, 'journal' | 'saveJournal' | 'beforeWrite' | 'validate'>
+): Promise<LoginResult> {
+  const { host, password, log } = options
+  const api = ConvoxApi.create(host, password, options.connection, {
+    user: options.user,
+    actor: options.actor
+  })
+  try {
+    return await validatedLogin(options, {
+      api,
+      retry: { budgetMs: options.retryForMs, clock: options.clock, log },
+      secrets: secretForms(password, host)
+    })
+  } finally {
+    api.close()
+  }
+}
+
+async function validatedLogin(
+  options: Pick<LoginOptions, 'host' | 'log' | 'rack' | 'configDir'>,
+  ctx: ApiContext
+): Promise<LoginResult> {
   const { host, log } = options
   const identity = await log.group(`Validate the key on ${host}`, async () => {
     const found = await identify(ctx)

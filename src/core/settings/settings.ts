@@ -88,10 +88,11 @@ function applyEdit(
   return { text: value, before: current ?? null }
 }
 
-/** One planned change: what the file gets, or null to remove it. */
+/** One planned change: what the file gets, or null to remove it; `chmodOnly` when it holds that already. */
 interface Change {
   file: string
   text: string | null
+  chmodOnly?: true
 }
 
 /**
@@ -130,11 +131,16 @@ export function writeSettings(
         const temps = new Map<string, string>()
         try {
           for (const change of changes) {
-            if (change.text !== null)
+            if (change.text !== null && !change.chmodOnly)
               temps.set(change.file, writeTemp(join(journal.dir, change.file), change.text))
           }
           for (const change of changes) {
             const file = join(journal.dir, change.file)
+            if (change.chmodOnly) {
+              chmodSync(file, 0o600)
+              applied.push(...attempt.entries.filter(e => e.file === change.file))
+              continue
+            }
             const temp = temps.get(change.file)
             if (temp === undefined) rmSync(file)
             else renameSync(temp, file)
@@ -167,31 +173,42 @@ export function writeSettings(
 function planChanges(edits: readonly Edit[], attempt: Journal): Change[] {
   const changes: Change[] = []
   const texts = new Map<string, string | undefined>()
+  /** Each file's mode before this step when it is not 0600: every write leaves 0600, undoing puts it back. */
+  const modes = new Map<string, number | undefined>()
   for (const edit of edits) {
     const file = join(attempt.dir, edit.file)
-    if (!texts.has(edit.file)) texts.set(edit.file, readRegular(file))
+    if (!texts.has(edit.file)) {
+      texts.set(edit.file, readRegular(file))
+      const mode = texts.get(edit.file) === undefined ? undefined : statSync(file).mode & 0o777
+      modes.set(edit.file, mode === 0o600 ? undefined : mode)
+    }
     const current = texts.get(edit.file)
+    const modeBefore = modes.get(edit.file)
+    const mode = modeBefore === undefined ? {} : { modeBefore }
     if ('ifPresent' in edit && edit.ifPresent && current === undefined) continue
     if (edit.value === null) {
       if (current === undefined) continue
-      record(attempt, { file: edit.file, before: current, created: false, afterSha256: ABSENT })
+      record(attempt, { file: edit.file, before: current, created: false, afterSha256: ABSENT, ...mode })
       changes.push({ file: edit.file, text: null })
       texts.set(edit.file, undefined)
       continue
     }
     const { text, before } = applyEdit(current, edit, edit.value)
-    if (text === current) {
-      chmodSync(file, 0o600)
-      continue
-    }
+    if (text === current && modeBefore === undefined) continue
     record(attempt, {
       file: edit.file,
       key: 'key' in edit ? edit.key : undefined,
       before,
       afterSha256: sha256(edit.value),
       created: current === undefined,
-      ...('key' in edit && current !== undefined && { fileBefore: current })
+      ...('key' in edit && current !== undefined && { fileBefore: current }),
+      ...mode
     })
+    if (text === current) {
+      // It holds this already: only its mode changes (a key must not stay readable by others).
+      if (!changes.some(c => c.file === edit.file)) changes.push({ file: edit.file, text, chmodOnly: true })
+      continue
+    }
     texts.set(edit.file, text)
     const pending = changes.findIndex(c => c.file === edit.file)
     if (pending >= 0) changes.splice(pending, 1)
@@ -244,7 +261,7 @@ function restoreEntries(journal: Journal, log: Log): void {
         if (!stillOurs) {
           log.info(`${file} was changed after this step; left as it is.`)
         } else if (entry.before === null) rmSync(file)
-        else writeAtomic(file, entry.before)
+        else restore(file, entry.before, entry.modeBefore)
         continue
       }
       const object = parseKeyed(file, current)
@@ -256,12 +273,18 @@ function restoreEntries(journal: Journal, log: Log): void {
       else object[entry.key] = entry.before
       if (Object.keys(object).length === 0 && entry.created) rmSync(file)
       else if (entry.fileBefore !== undefined && sameEntries(object, parseKeyed(file, entry.fileBefore)))
-        writeAtomic(file, entry.fileBefore) // byte for byte, whatever wrote it
-      else writeAtomic(file, formatKeyed(object))
+        restore(file, entry.fileBefore, entry.modeBefore) // byte for byte, whatever wrote it
+      else restore(file, formatKeyed(object), entry.modeBefore)
     } catch (error) {
       log.warning(`Could not restore ${file}: ${(error as Error).message}`)
     }
   }
+}
+
+/** A file as it was: its content, and its mode when that was not 0600. */
+function restore(file: string, text: string, modeBefore: number | undefined): void {
+  writeAtomic(file, text)
+  if (modeBefore !== undefined) chmodSync(file, modeBefore)
 }
 
 function sameEntries(a: Record<string, string>, b: Record<string, string>): boolean {
