@@ -56,7 +56,13 @@ export function defaultStateFile(configDir: string, env: { XDG_STATE_HOME?: stri
 
 /** The stack of logins recorded in `file`; empty when there is none. */
 export function readLogins(file: string): LoginStack {
-  const stat = lstatSync(file, { throwIfNoEntry: false })
+  let stat
+  try {
+    stat = lstatSync(file, { throwIfNoEntry: false })
+  } catch (error) {
+    // A path through a file holds no record; the first save says why it cannot make one.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw stateFileError(file, 'read', error)
+  }
   if (stat === undefined) return { logins: [], createdDirs: [] }
   if (!stat.isFile()) {
     throw new ConvoxError(
@@ -66,7 +72,13 @@ export function readLogins(file: string): LoginStack {
   // Each login is checked as the action's post step checks its journal (journal.ts): logout writes
   // into the directory a journal names, so a record edited by hand must not name anything else.
   // The sentence is ours, not the parser's: that would quote the text, which holds other hosts' keys.
-  const parsed = parseJson(readFileSync(file, 'utf8')) as Partial<StateFile> | undefined
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw stateFileError(file, 'read', error)
+  }
+  const parsed = parseJson(text) as Partial<StateFile> | undefined
   const logins = Array.isArray(parsed?.logins) ? parsed.logins.map(asRecordedLogin) : undefined
   const createdDirs = parsed?.createdDirs ?? []
   if (
@@ -122,13 +134,18 @@ export function writeLogins(file: string, stack: LoginStack): void {
     writeAtomic(file, JSON.stringify({ version: 1, logins, createdDirs } satisfies StateFile))
     stack.createdDirs = createdDirs
   } catch (error) {
-    const cause = describeErrno(error)
-    if (cause === undefined) throw error
-    throw new ConvoxError(
-      `Cannot write the state file ${file} (${cause}): convox-login keeps the undo record of each login there, ` +
-        `so its directory ${dir} must be one you can write (it is under HOME, or XDG_STATE_HOME when set); or give --state-file F elsewhere.`
-    )
+    throw stateFileError(file, 'write', error)
   }
+}
+
+/** The state file and its directory, not the settings': they are in different places. */
+function stateFileError(file: string, doing: 'read' | 'write', error: unknown): unknown {
+  const cause = describeErrno(error)
+  if (cause === undefined) return error
+  return new ConvoxError(
+    `Cannot ${doing} the state file ${file} (${cause}): convox-login keeps the undo record of each login there, ` +
+      `so its directory ${dirname(file)} must be one you can ${doing} (it is under HOME, or XDG_STATE_HOME when set); or give --state-file F elsewhere.`
+  )
 }
 
 /** Another program's files in it, or it gone already: left as it is. */

@@ -21,10 +21,11 @@ const SIGNING_KEY = 'refusal-signing-key-0123456789'
 let consoleHost: FakeConvox
 let v3Rack: FakeConvox
 let tokenRack: FakeConvox
+let v2Rack: FakeConvox
 const machines = machinePool()
 
 beforeAll(async () => {
-  ;[consoleHost, v3Rack, tokenRack] = await Promise.all([
+  ;[consoleHost, v3Rack, tokenRack, v2Rack] = await Promise.all([
     startFakeConvox({
       kind: 'console',
       users: [{ token: CONSOLE_TOKEN, id: 'user-9' }],
@@ -35,12 +36,13 @@ beforeAll(async () => {
       kind: 'rack',
       rack: { password: RACK_KEY, version: '3.24.9' },
       tokens: { signingKey: SIGNING_KEY }
-    })
+    }),
+    startFakeConvox({ kind: 'rack', rack: { password: RACK_KEY } })
   ])
 })
 
 afterAll(async () => {
-  await Promise.all([consoleHost.close(), v3Rack.close(), tokenRack.close()])
+  await Promise.all([consoleHost.close(), v3Rack.close(), tokenRack.close(), v2Rack.close()])
   machines.removeAll()
 })
 
@@ -125,5 +127,41 @@ describe('keyroll refused before anything is written', () => {
     expect(result.stderr).toMatch(/A keyroll makes a new key, which needs somewhere to go/)
     expect(v3Rack.requests.length).toBe(sent)
     expectNothingChanged(m, before, result)
+  })
+})
+
+describe('what a login says is true', () => {
+  it('a state file that cannot be written names the state file and its directory, not --config-dir', async () => {
+    const m = machines.fresh()
+    // XDG_STATE_HOME is a regular file: the record's directory cannot be made under it.
+    const stateHome = path.join(m.work, 'state-home')
+    fs.writeFileSync(stateHome, '')
+    const result = await runCli(m, ['login', '--host', v2Rack.host], {
+      env: { CONVOX_PASSWORD: RACK_KEY, XDG_STATE_HOME: stateHome }
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^convox-login: Cannot write the state file ${stateHome}/convox-login/config-[0-9a-f]{16}\\.json \\(a part of the path is a file, not a directory.*\\): ` +
+          `.*its directory ${stateHome}/convox-login must be one you can write \\(it is under HOME, or XDG_STATE_HOME when set\\); or give --state-file F elsewhere\\.$`,
+        'm'
+      )
+    )
+    expect(result.stderr).not.toMatch(/config-dir/)
+    expect(snapshot(path.join(m.home, '.convox'))).toBe('absent')
+    expect(result.stdout).toBe('false\n')
+  })
+
+  it('"already held these settings" names only files that exist and held them', async () => {
+    const m = machines.fresh()
+    const env = { CONVOX_PASSWORD: CONSOLE_TOKEN }
+    const args = ['login', '--host', consoleHost.host, '--rack', 'acme/production', '--format', 'none']
+    const first = await runCli(m, args, { env })
+    expect(first.code).toBe(0)
+    const second = await runCli(m, args, { env })
+    expect(second.code).toBe(0)
+    // No racks file exists (a login does not create one), so it held nothing.
+    expect(second.stderr).toContain('\nauth, host, console, id, rack, current already held these settings.\n')
+    expect(fs.existsSync(path.join(m.home, '.convox', 'racks'))).toBe(false)
   })
 })
