@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { shQuote } from '../../../src/cli/formats.ts'
@@ -155,6 +155,37 @@ describe('eval "$(convox-login logout)" undoes eval "$(convox-login login)"', ()
     )
     expect(snapshot(dir)).toEqual(settingsBefore)
     expect(fs.existsSync(path.join(m.home, '.local'))).toBe(false)
+  })
+
+  // fish where it is installed (Debian's package): the same round trip in its own syntax.
+  const fish = spawnSync('fish', ['--version']).status === 0 ? it : it.skip
+  fish('in fish: login | source, then logout | source, leaves the environment as it was', async () => {
+    const m = machines.fresh()
+    const key = keyFile(m)
+    const child = spawn(
+      'fish',
+      [
+        '--no-config',
+        '-c',
+        [
+          `${DUMP} > before.env`,
+          `node $CLI login --host ${shQuote(rack.host)} --password-file ${shQuote(key)} --format fish | source`,
+          'test "$CONVOX_PASSWORD" = ' + shQuote(RACK_KEY) + '; or exit 3',
+          'node $CLI logout --format fish | source',
+          `${DUMP} > after.env`,
+          'diff before.env after.env'
+        ].join('\n')
+      ],
+      { cwd: m.work, env: { ...baseEnv(m), CLI }, stdio: ['pipe', 'pipe', 'pipe'] }
+    )
+    let output = ''
+    child.stdout.on('data', chunk => (output += chunk))
+    child.stderr.on('data', chunk => (output += chunk))
+    child.stdin.end()
+    const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+    expect(output).not.toMatch(/^[<>] /m)
+    expect(code).toBe(0)
+    expect(fs.existsSync(path.join(m.home, '.convox'))).toBe(false)
   })
 
   it('the record holds the names it exported, never a value', async () => {
