@@ -8,6 +8,7 @@ import { ConvoxError } from './errors.ts'
 import type { KeyrollResult } from './keyroll/keyroll.ts'
 import { KeyrollError, runKeyroll } from './keyroll/keyroll.ts'
 import { refuseUnsupported } from './keyroll/preflight.ts'
+import { checkKeyrollKey } from './options.ts'
 import type { Log } from './log.ts'
 import type { Naming } from './naming.ts'
 import type { Login, LoginOptions, LoginResult } from './login.ts'
@@ -93,7 +94,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
   for (const key of [options.login.password, options.keyroll?.passwordNext]) {
     if (key) for (const url of rackUrls(options.login.host, key)) log.secret(url)
   }
-  const token = checkToken(options, log)
+  const token = checkToken(options, log, frontend.naming)
   const actor = options.login.actor ?? ''
   const cli = options.cli
     ? await log.group('Install the Convox CLI', () =>
@@ -166,15 +167,11 @@ function handover(
  * A rack access token is checked before any request: its end date (the rack would only say 401),
  * and that no keyroll is asked of it. Returns its claims; undefined for any other key.
  */
-function checkToken(options: FlowOptions, log: Log): TokenCredential | undefined {
+function checkToken(options: FlowOptions, log: Log, naming: Naming): TokenCredential | undefined {
   if (options.login.user !== 'jwt') return undefined
   const token = parseToken(options.login.password, 'password')
-  if (options.keyroll) {
-    throw new ConvoxError(
-      'keyroll: true cannot roll a rack access token: it is not the rack password. A token ends by itself at its ' +
-        'expiresAt, or with all others by convox rack access key rotate; remove keyroll: true, or log in with the rack password to roll that.'
-    )
-  }
+  // The adapters refuse it while reading their options; a front end that did not is refused here.
+  if (options.keyroll) checkKeyrollKey(options.login.user, naming)
   const warning = checkTokenExpiry(token, options.clock.now())
   if (warning) log.warning(warning)
   if (!options.exportEnv) {
