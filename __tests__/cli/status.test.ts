@@ -81,6 +81,18 @@ describe('resolveStatus', () => {
     expect(status.rack && `${status.rack.value}: ${status.rack.from}`).toBe(rack)
   })
 
+  it('a host with a port keeps its port in the rack file it names', () => {
+    const status = resolveStatus(
+      env(),
+      files({ console: '127.0.0.1:5443', racks: { '127.0.0.1:5443': 'o/r' }, rack: 'o/x' })
+    )
+    expect(status.rack).toEqual({
+      value: 'o/r',
+      from: 'racks entry for 127.0.0.1:5443',
+      over: ['rack file: o/x']
+    })
+  })
+
   it('says what each winner beats', () => {
     const status = resolveStatus(
       env({ rackUrl: { host: 'r', user: 'convox' }, convoxHost: 'c', hasPassword: true }),

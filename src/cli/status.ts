@@ -76,7 +76,7 @@ export function resolveStatus(env: StatusEnv, files: SettingsView): Status {
         from: 'RACK_URL (the rack at that host, directly)',
         over: [
           env.convoxRack !== undefined ? `CONVOX_RACK: ${env.convoxRack}` : '',
-          ...rackFiles(files, host)
+          ...rackFiles(files, host).map(f => `${f.name}: ${f.value}`)
         ].filter(Boolean)
       },
       kind: 'rack'
@@ -105,30 +105,22 @@ export function resolveStatus(env: StatusEnv, files: SettingsView): Status {
       ? { value: 'set', from: `the auth entry for ${host.value}`, user: 'convox', over: [] }
       : undefined
   const fromFiles = rackFiles(files, host?.value)
+  const described = fromFiles.map(f => `${f.name}: ${f.value}`)
   const rack: Source | undefined =
     env.convoxRack !== undefined
-      ? { value: env.convoxRack, from: 'CONVOX_RACK', over: fromFiles }
-      : fromFiles.length > 0
-        ? {
-            value: fileRack(files, host?.value)!,
-            from: fromFiles[0]!.split(':')[0]!,
-            over: fromFiles.slice(1)
-          }
-        : undefined
+      ? { value: env.convoxRack, from: 'CONVOX_RACK', over: described }
+      : fromFiles[0] && { value: fromFiles[0].value, from: fromFiles[0].name, over: described.slice(1) }
   return { host, key, rack }
 }
 
 /** The rack files in the order the CLIs read them: v2 racks[host], then rack (both), then v3's current. */
-function rackFiles(files: SettingsView, host: string | undefined): string[] {
-  return [
-    host !== undefined && files.racks[host] !== undefined && `racks entry for ${host}: ${files.racks[host]}`,
-    files.rack !== undefined && `rack file: ${files.rack}`,
-    files.current !== undefined && `current file: ${files.current}`
-  ].filter((x): x is string => typeof x === 'string')
-}
-
-function fileRack(files: SettingsView, host: string | undefined): string | undefined {
-  return (host !== undefined ? files.racks[host] : undefined) ?? files.rack ?? files.current
+function rackFiles(files: SettingsView, host: string | undefined): Array<{ name: string; value: string }> {
+  const found: Array<{ name: string; value: string }> = []
+  if (host !== undefined && files.racks[host] !== undefined)
+    found.push({ name: `racks entry for ${host}`, value: files.racks[host] })
+  if (files.rack !== undefined) found.push({ name: 'rack file', value: files.rack })
+  if (files.current !== undefined) found.push({ name: 'current file', value: files.current })
+  return found
 }
 
 /** One line per fact, `name  value (from; over ...)`; control characters shown as `?`. */
