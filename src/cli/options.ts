@@ -137,7 +137,11 @@ export function loginSettings(flags: Flags, ctx: Context, command: Command = 'lo
       caCert,
       insecure,
       retryForMs: parseRetryFor(text(flags, 'retry-for'), FLAG_NAMING),
-      target: onTerminal(target(flags, ctx), text(flags, 'format') !== '', ctx.stdoutIsTerminal),
+      target: onTerminal(
+        target(flags, ctx),
+        !['', 'auto'].includes(text(flags, 'format')),
+        ctx.stdoutIsTerminal
+      ),
       dotenvFile: dotenvFile ? resolve(ctx.cwd, dotenvFile) : undefined,
       stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home)
     }

@@ -75,6 +75,18 @@ describe('login on a terminal', () => {
     })
   })
 
+  it('--format auto is no request to print: the terminal rule holds', async () => {
+    const m = machines.fresh()
+    const { code, screen } = await onTerminal(
+      m,
+      ['login', '--host', rack.host, '--password-file', keyFile(m), '--format', 'auto'],
+      {}
+    )
+    expect(code).toBe(0)
+    for (const form of secretForms(RACK_KEY, rack.host)) expect(screen).not.toContain(form)
+    expect(screen).toContain('stdout is a terminal')
+  })
+
   it('prints the export lines when --format sh asks for them', async () => {
     const m = machines.fresh()
     const { code, screen } = await onTerminal(
