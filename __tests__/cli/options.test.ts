@@ -38,6 +38,7 @@ function context(env: Record<string, string> = {}, stdin = ''): Context {
     home: HOME,
     cwd: '/work',
     ci: detectCi(env),
+    stdoutIsTerminal: false,
     readStdin: () => stdin,
     secrets: []
   }

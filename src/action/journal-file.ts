@@ -1,10 +1,10 @@
 import { lstatSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Journal } from '../core/settings/journal.ts'
 import { parseJournal } from '../core/settings/journal.ts'
 import { writeAtomic } from '../core/settings/files.ts'
+import { ConvoxError } from '../core/errors.ts'
 
 /**
  * The undo journal holds the previous content of the files this step changed (possibly another
@@ -15,7 +15,19 @@ import { writeAtomic } from '../core/settings/files.ts'
 const NAME = /^convox-login-[0-9a-f]{12}\.json$/
 
 export function journalDir(): string {
-  return process.env.RUNNER_TEMP || tmpdir()
+  return (process.env.RUNNER_TEMP ?? '').trim()
+}
+
+/**
+ * Checked before anything is done: without RUNNER_TEMP the record has no place the runner empties
+ * after the job (a shared temp directory would keep other hosts' keys), so the step writes nothing.
+ */
+export function checkJournalDir(): void {
+  if (journalDir()) return
+  throw new ConvoxError(
+    'RUNNER_TEMP is not set, so the undo record the post step needs to remove the key has nowhere to go; ' +
+      'nothing was written. Run on a GitHub Actions runner (it sets RUNNER_TEMP), or set logout: false to keep the settings after the job.'
+  )
 }
 
 export function saveJournal(journal: Journal, existingPath: string): string {
@@ -30,7 +42,7 @@ export function saveJournal(journal: Journal, existingPath: string): string {
  * other path (a state file edited, a link planted in RUNNER_TEMP) neither follows nor deletes it.
  */
 export function loadJournal(file: string): Journal {
-  if (resolve(dirname(file)) !== resolve(journalDir()) || !NAME.test(basename(file))) {
+  if (!journalDir() || resolve(dirname(file)) !== resolve(journalDir()) || !NAME.test(basename(file))) {
     throw new Error(
       `${file} is not an undo journal of convox-login (not one under ${journalDir()}); left alone`
     )

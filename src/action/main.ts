@@ -17,7 +17,7 @@ import { toolCacheDownloader } from '../toolkit/tool-cache.ts'
 import type { Inputs } from './inputs.ts'
 import { parseInputs } from './inputs.ts'
 import { actionFrontend } from './frontend.ts'
-import { deleteJournal, loadJournal } from './journal-file.ts'
+import { checkJournalDir, deleteJournal, loadJournal } from './journal-file.ts'
 import { actionLog } from './log.ts'
 import { state } from './state.ts'
 import { writeSummary } from './summary.ts'
@@ -41,6 +41,7 @@ export async function run(): Promise<void> {
       home: homedir(),
       workspace: process.env.GITHUB_WORKSPACE
     })
+    if (inputs.logout) checkJournalDir()
   } catch (error) {
     return fail(error, secrets)
   }

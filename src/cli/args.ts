@@ -9,7 +9,7 @@ import { parseBoolean } from '../core/options.ts'
  * inputs.
  */
 
-export const COMMANDS = ['login', 'logout', 'keyroll', 'install-cli'] as const
+export const COMMANDS = ['login', 'logout', 'keyroll', 'install-cli', 'status'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export const FORMATS = ['auto', 'sh', 'fish', 'pwsh', 'dotenv', 'github', 'azure', 'json', 'none'] as const
@@ -62,7 +62,12 @@ export const FLAGS: Record<Command, FlagSpec[]> = {
   login: LOGIN_FLAGS,
   logout: [
     { name: 'config-dir', value: 'D', help: 'settings directory to restore (CONVOX_CONFIG, then ~/.convox)' },
-    { name: 'state-file', value: 'F', help: 'the undo record login wrote' }
+    { name: 'state-file', value: 'F', help: 'the undo record login wrote' },
+    {
+      name: 'format',
+      value: 'auto|sh|fish|pwsh|none',
+      help: 'the shell to print the lines that unset the login for (auto)'
+    }
   ],
   keyroll: KEYROLL_FLAGS,
   'install-cli': [
@@ -74,6 +79,22 @@ export const FLAGS: Record<Command, FlagSpec[]> = {
     },
     { name: 'cache-dir', value: 'D', help: 'one directory per version (~/.cache/convox-login)' },
     { name: 'format', value: FORMATS.join('|'), help: 'how later steps get the CLI on PATH (auto)' }
+  ],
+  status: [
+    { name: 'config-dir', value: 'D', help: 'settings directory (CONVOX_CONFIG, then ~/.convox)' },
+    { name: 'state-file', value: 'F', help: 'the undo record login wrote' },
+    { name: 'validate', help: 'ask the API whether the key works and what the host is' },
+    {
+      name: 'ca-cert-file',
+      value: 'F',
+      help: "with --validate: PEM file of the CA that signed the host's certificate"
+    },
+    { name: 'insecure', help: "with --validate: do not verify the host's TLS certificate" },
+    {
+      name: 'retry-for',
+      value: 'DURATION',
+      help: 'with --validate: how long network errors are retried (60s)'
+    }
   ]
 }
 
@@ -81,7 +102,22 @@ export const SUMMARY: Record<Command, string> = {
   login: 'log in to a Console or Rack and hand the login to later steps',
   logout: 'undo the last login on a settings directory',
   keyroll: 'log in, then roll the Rack API key, keeping it in a secret store',
-  'install-cli': 'install the Convox CLI into a cache and put it on PATH'
+  'install-cli': 'install the Convox CLI into a cache and put it on PATH',
+  status: 'say which host, key, rack and settings the Convox CLIs would use now'
+}
+
+/** What each exit status means, in --help; status answers a question, so its 1 is "no". */
+const EXIT_CODES: Record<Command | 'any', string> = {
+  any: 'Exit status: 0 done, 1 the work failed (one sentence on stderr), 2 the command line is wrong.',
+  login:
+    'Exit status: 0 logged in, 1 the login failed (one sentence on stderr), 2 the command line is wrong.',
+  keyroll:
+    'Exit status: 0 rolled, 1 the login or keyroll failed (one sentence on stderr), 2 the command line is wrong.',
+  logout: 'Exit status: 0 (a problem undoing is a warning), 2 the command line is wrong.',
+  'install-cli':
+    'Exit status: 0 installed, 1 the install failed (one sentence on stderr), 2 the command line is wrong.',
+  status:
+    'Exit status: 0 logged in (and, with --validate, accepted), 1 not logged in, 2 the command line is wrong.'
 }
 
 /**
@@ -182,13 +218,22 @@ export function usageLine(command?: Command): string {
 export function helpText(command?: Command): string {
   if (!command) {
     const rows = COMMANDS.map(c => `  ${c.padEnd(12)} ${SUMMARY[c]}`)
-    return [usageLine(), '', 'Commands:', ...rows, '', '  --help, --version'].join('\n')
+    return [
+      usageLine(),
+      '',
+      'Commands:',
+      ...rows,
+      '',
+      '  --help, -h, --version, -V',
+      '',
+      EXIT_CODES.any
+    ].join('\n')
   }
   const rows = FLAGS[command].map(f => {
     const left = `--${f.name}${f.value ? ` ${f.value}` : ''}`
     return `  ${left.padEnd(28)} ${f.help}`
   })
-  return [usageLine(command), '', SUMMARY[command], '', ...rows].join('\n')
+  return [usageLine(command), '', SUMMARY[command], '', ...rows, '', EXIT_CODES[command]].join('\n')
 }
 
 const PASSWORD_AS_FLAG =
@@ -205,9 +250,11 @@ export function parseArgs(argv: readonly string[]): Invocation {
   if (first === '--version' || first === '-V') return { command: 'version' }
   if (!isCommand(first)) {
     throw new UsageError(
-      first.startsWith('-')
-        ? `"${first}" comes before a command: give the command first, such as convox-login login ${first}.`
-        : `Unknown command "${first}": use ${COMMANDS.join(', ')}.`
+      !first.startsWith('-')
+        ? `Unknown command "${first}": use ${COMMANDS.join(', ')}.`
+        : LOGIN_FLAGS.some(f => first.split('=')[0] === `--${f.name}`)
+          ? `"${first}" comes before a command: give the command first, such as convox-login login ${first}.`
+          : `Unknown flag "${first}": give a command first (${COMMANDS.join(', ')}), or --help or --version.`
     )
   }
   const command = first

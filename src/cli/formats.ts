@@ -52,6 +52,14 @@ export function exportLines(syntax: ShellSyntax, handover: Pick<Handover, 'env' 
   return lines.map(line => `${line}\n`).join('')
 }
 
+/** The lines that unset what a login exported: `eval "$(convox-login logout)"` leaves the shell as before. */
+export function unsetLines(syntax: EvalShell, names: readonly string[]): string {
+  if (names.length === 0) return ''
+  if (syntax === 'sh') return `unset ${names.join(' ')}\n`
+  const line = syntax === 'fish' ? 'set -e ' : 'Remove-Item -ErrorAction SilentlyContinue Env:'
+  return names.map(name => `${line}${name}\n`).join('')
+}
+
 /** A directory put in front of PATH. dotenv has no expansion, so it gets the whole PATH given. */
 export function pathLines(syntax: ShellSyntax, dir: string, currentPath: string, delimiter: string): string {
   switch (syntax) {

@@ -15,6 +15,7 @@ import { LoginRecord } from './state-file.ts'
 import type { KeyrollSettings } from './stores.ts'
 import { makeStore } from './stores.ts'
 import { failure, masking, stderr, stdout } from './streams.ts'
+import { loginTerminalNote } from './terminal.ts'
 
 /**
  * `convox-login login` and `keyroll`: the core's flow (core/flow.ts) with the command's handover,
@@ -98,7 +99,19 @@ export async function login(
       )
     }
   }
-  if (last) publishLast(sink, settings, last, log)
+  if (last) {
+    publishLast(sink, settings, last, log)
+    if (settings.target === 'terminal')
+      log.info(loginTerminalNote(keyroll ? 'keyroll' : 'login', Object.keys(last.env)))
+    // The names a shell took, for logout to unset (never the values).
+    if (['sh', 'fish', 'pwsh'].includes(settings.target)) {
+      try {
+        record.save(journal, Object.keys(last.env))
+      } catch (error) {
+        code = failure(error, log)
+      }
+    }
+  }
   return code
 }
 

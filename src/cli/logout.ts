@@ -1,24 +1,30 @@
 import { undoSettings } from '../core/settings/settings.ts'
-import { cliLog } from './log.ts'
+import { unsetLines } from './formats.ts'
+import type { CliLog } from './log.ts'
 import type { LogoutSettings } from './options.ts'
 import { readLogins, writeLogins } from './state-file.ts'
-import { stderr } from './streams.ts'
+import { logoutTerminalNote } from './terminal.ts'
 
-/** Undoes the last login recorded for the settings directory, as the action's post step does. */
-export function logout(settings: LogoutSettings): number {
-  const log = cliLog(stderr)
-  let logins
+/**
+ * convox-login logout: undoes the last login recorded for the settings directory, as the action's
+ * post step does, and prints the lines that unset the variables that login handed a shell, so that
+ * `eval "$(convox-login logout)"` leaves the shell as `eval "$(convox-login login)"` found it.
+ * Always exits 0: a problem is a warning, the work it would undo is done.
+ */
+export function logout(settings: LogoutSettings, log: CliLog, stdout: (text: string) => void): number {
+  let stack
   try {
-    logins = readLogins(settings.stateFile)
+    stack = readLogins(settings.stateFile)
   } catch (error) {
     log.warning(`Could not undo the Convox login: ${(error as Error).message}`)
     return 0
   }
-  const journal = logins.pop()
-  if (!journal) {
+  const last = stack.logins.pop()
+  if (!last) {
     log.info(`Nothing to undo: no login is recorded in ${settings.stateFile} for ${settings.configDir}.`)
     return 0
   }
+  const { journal, exported } = last
   try {
     if (journal.entries.length === 0 && journal.createdDirs.length === 0) {
       log.info(`The last login changed nothing in ${journal.dir}: nothing to undo.`)
@@ -30,10 +36,15 @@ export function logout(settings: LogoutSettings): number {
     log.warning(`Could not undo the Convox login: ${(error as Error).message}`)
   }
   try {
-    writeLogins(settings.stateFile, logins)
+    writeLogins(settings.stateFile, stack)
   } catch (error) {
     // It holds the previous settings, other hosts' keys among them.
     log.warning(`Could not update the undo record ${settings.stateFile}: ${(error as Error).message}`)
+  }
+  if (settings.shell === 'terminal') {
+    if (exported.length > 0) log.info(logoutTerminalNote(exported))
+  } else if (settings.shell !== 'none') {
+    stdout(unsetLines(settings.shell, exported))
   }
   return 0
 }

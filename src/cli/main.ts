@@ -20,6 +20,7 @@ void runCommand(process.argv.slice(2), {
   home: homedir(),
   cwd: process.cwd(),
   ci: detectCi(process.env),
+  stdoutIsTerminal: process.stdout.isTTY === true,
   readStdin: () => {
     try {
       return readFileSync(0, 'utf8')

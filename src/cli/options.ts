@@ -12,6 +12,8 @@ import type { Ci } from './ci.ts'
 import { ciRun } from './ci.ts'
 import { checkWritableDir, readText } from './flag-files.ts'
 import { defaultStateFile } from './state-file.ts'
+import type { EvalShell } from './formats.ts'
+import { onTerminal } from './terminal.ts'
 
 /**
  * From flags and environment to what each command runs with, by the action's rules
@@ -26,14 +28,16 @@ export interface Context {
   home: string
   cwd: string
   ci: Ci
+  /** stdout is a terminal: a login prints no key there unless --format asks (terminal.ts). */
+  stdoutIsTerminal: boolean
   /** Standard input, read whole: only asked for with --password-stdin. */
   readStdin(): string
   /** Every secret read so far (keys, tokens), for the process to redact from an error that escapes. */
   secrets: string[]
 }
 
-/** Where a handover goes: a --format, with `auto` decided, or CircleCI's BASH_ENV. */
-export type Target = Exclude<Format, 'auto'> | 'bash-env'
+/** Where a handover goes: a --format, with `auto` decided, CircleCI's BASH_ENV, or a terminal (nowhere). */
+export type Target = Exclude<Format, 'auto'> | 'bash-env' | 'terminal'
 
 /** A login's options, checked by the core's rules (core/resolve.ts), and what only the command has. */
 export interface LoginSettings extends ResolvedLogin {
@@ -49,6 +53,8 @@ export type KeyrollValues = Pick<LoginValues, 'keyrollTimeout' | 'githubSecret'>
 export interface LogoutSettings {
   configDir: string
   stateFile: string
+  /** The shell the unset lines are printed for; `terminal` or `none` prints none. */
+  shell: EvalShell | 'terminal' | 'none'
 }
 
 export interface InstallSettings {
@@ -100,7 +106,11 @@ export function loginSettings(flags: Flags, ctx: Context, keyroll?: KeyrollValue
         jobActor: ctx.env.CONVOX_ACTOR,
         run: ciRun(ctx.ci, ctx.env)
       }),
-      target: target(flags, ctx),
+      target: onTerminal(
+        target(flags, ctx),
+        !['', 'auto'].includes(text(flags, 'format')),
+        ctx.stdoutIsTerminal
+      ),
       dotenvFile: dotenvFile ? resolve(ctx.cwd, dotenvFile) : undefined,
       stateFile: stateFile
         ? resolve(ctx.cwd, stateFile)
@@ -119,7 +129,8 @@ export function logoutSettings(flags: Flags, ctx: Context): LogoutSettings {
     const stateFile = text(flags, 'state-file')
     return {
       configDir,
-      stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home)
+      stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home),
+      shell: logoutShell(flags, ctx)
     }
   })
 }
@@ -178,6 +189,16 @@ function readKey(flags: Flags, ctx: Context, naming: Naming): string {
   }
   ctx.secrets.push(raw.trim())
   return cleanKey(raw, 'password', naming, 'give the key on one line')
+}
+
+/** The shell logout prints unset lines for: the one login printed export lines for. */
+function logoutShell(flags: Flags, ctx: Context): LogoutSettings['shell'] {
+  const format = text(flags, 'format') || 'auto'
+  if (format === 'sh' || format === 'fish' || format === 'pwsh' || format === 'none') return format
+  if (format !== 'auto')
+    throw new InputError(`--format "${format}" is not a format of logout: use auto, sh, fish, pwsh or none.`)
+  if (!['other', 'gitlab', 'buildkite'].includes(ctx.ci.name)) return 'none'
+  return ctx.stdoutIsTerminal ? 'terminal' : 'sh'
 }
 
 function target(flags: Flags, ctx: Context): Target {

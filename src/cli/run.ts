@@ -1,15 +1,16 @@
 import type { Command, Flags } from './args.ts'
 import { helpText, parseArgs, usageLine, UsageError } from './args.ts'
-import type { Ci } from './ci.ts'
-import type { EvalShell } from './formats.ts'
 import { failLine } from './formats.ts'
 import { install } from './install.ts'
 import { login } from './login.ts'
 import { logout } from './logout.ts'
 import type { Context } from './options.ts'
 import { installSettings, loginSettings, logoutSettings } from './options.ts'
+import { status } from './status-command.ts'
 import { keyrollSettings } from './stores.ts'
 import { stderr, stdout } from './streams.ts'
+import { cliLog } from './log.ts'
+import { evalShell } from './terminal.ts'
 
 /**
  * convox-login, the command: the same login, keyroll, CLI install and cleanup as the action, for
@@ -39,11 +40,13 @@ export async function runCommand(argv: readonly string[], ctx: Context): Promise
     code = await run(command, flags, ctx)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    stderr(`convox-login: ${error.message}\n${usageLine(error.command ?? command)}\n`)
+    command ??= error.command
+    stderr(`convox-login: ${error.message}\n${usageLine(command)}\n`)
     code = 2
   }
   // eval "$(convox-login login)" succeeds on empty text: a statement that fails stops the script.
-  const shell = command === 'logout' ? undefined : evalShell(flags.format, ctx.ci)
+  // status prints a report, not code for a shell.
+  const shell = command === 'status' ? undefined : evalShell(flags.format, ctx.ci, ctx.stdoutIsTerminal)
   if (code !== 0 && shell) stdout(failLine(shell))
   return code
 }
@@ -57,15 +60,10 @@ function run(command: Command, flags: Flags, ctx: Context): Promise<number> | nu
       return login(settings, settings, ctx)
     }
     case 'logout':
-      return logout(logoutSettings(flags, ctx))
+      return logout(logoutSettings(flags, ctx), cliLog(stderr), stdout)
     case 'install-cli':
       return install(installSettings(flags, ctx), ctx)
+    case 'status':
+      return status(flags, ctx, stdout, stderr)
   }
-}
-
-/** The shell whose code stdout holds, for the formats a user evals; undefined for the others. */
-function evalShell(format: string | boolean | undefined, ci: Ci): EvalShell | undefined {
-  const name = typeof format === 'string' ? format.trim() || 'auto' : 'auto'
-  if (name === 'sh' || name === 'fish' || name === 'pwsh') return name
-  return name === 'auto' && ['other', 'gitlab', 'buildkite'].includes(ci.name) ? 'sh' : undefined
 }

@@ -7,6 +7,8 @@ import { checkTokenExpiry, formatExpiry, parseToken } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import type { KeyrollResult } from './keyroll/keyroll.ts'
 import { KeyrollError, runKeyroll } from './keyroll/keyroll.ts'
+import { refuseUnsupported } from './keyroll/preflight.ts'
+import { checkKeyrollKey } from './options.ts'
 import type { Log } from './log.ts'
 import type { Naming } from './naming.ts'
 import type { Login, LoginOptions, LoginResult } from './login.ts'
@@ -173,12 +175,8 @@ function handover(
 function checkToken(options: FlowOptions, log: Log, naming: Naming): TokenCredential | undefined {
   if (options.login.user !== 'jwt') return undefined
   const token = parseToken(options.login.password, naming.subject('password'))
-  if (options.keyroll) {
-    throw new ConvoxError(
-      `${naming.set('keyroll', 'true')} cannot roll a rack access token: it is not the rack password. A token ends by itself at its ` +
-        `expiresAt, or with all others by convox rack access key rotate; ${naming.unset('keyroll', 'true')}, or log in with the rack password to roll that.`
-    )
-  }
+  // The adapters refuse it while reading their options; a front end that did not is refused here.
+  if (options.keyroll) checkKeyrollKey(options.login.user, naming)
   const warning = checkTokenExpiry(token, options.clock.now())
   if (warning) log.warning(warning)
   if (!options.exportEnv) {
@@ -206,8 +204,13 @@ async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session>
   const { clock, journal } = options
   const { log, naming } = frontend
   const saveJournal = (j: Journal) => frontend.saveJournal(j)
+  // A keyroll the host will refuse (a Console, a v3 rack) is refused once the API has said which
+  // it is, and before the settings are written: a refusal leaves nothing to undo.
+  const beforeWrite = options.keyroll
+    ? (result: LoginResult) => refuseUnsupported(result.kind, result.rackVersion)
+    : undefined
   const attempt = async (password: string): Promise<Session> => ({
-    ...(await login({ ...options.login, password, clock, log, naming, journal, saveJournal })),
+    ...(await login({ ...options.login, password, clock, log, naming, journal, saveJournal, beforeWrite })),
     password
   })
   const current = options.login.password

@@ -7,6 +7,8 @@ import { PUBLIC_CONSOLE_HOST } from './host.ts'
 import type { Log } from './log.ts'
 import type { Naming } from './naming.ts'
 import { rackUrl, secretForms } from './secrets.ts'
+import { join } from 'node:path'
+import { readRegular } from './settings/files.ts'
 import type { Journal } from './settings/journal.ts'
 import type { Edit } from './settings/settings.ts'
 import { checkSettings, writeSettings } from './settings/settings.ts'
@@ -35,6 +37,11 @@ export interface LoginOptions {
   journal: Journal
   /** Saves the journal before the settings are written (writeSettings' beforeWrite). */
   saveJournal?: (journal: Journal) => void
+  /**
+   * The last say on what the API found, before anything is written: a refusal here (a keyroll
+   * that a Console or a v3 rack would refuse) leaves the settings directory as it was.
+   */
+  beforeWrite?: (result: LoginResult) => void
 }
 
 export interface LoginResult {
@@ -84,12 +91,20 @@ export async function login(options: LoginOptions): Promise<Login> {
     result = unvalidatedLogin(options)
   }
   try {
+    options.beforeWrite?.(result)
     const edits = settingsEdits(result, password, options.user)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
       const written = writeSettings(edits, options.journal, log, options.naming, options.saveJournal)
-      const unchanged = [...new Set(edits.filter(e => e.value !== null).map(e => e.file))].filter(
-        file => !written.includes(file)
-      )
+      // A file an edit changes only if present (a v2 racks file) held nothing when it is absent.
+      const unchanged = [
+        ...new Set(
+          edits
+            .filter(
+              e => e.value !== null && !('ifPresent' in e && !settingsFileExists(options.configDir, e.file))
+            )
+            .map(e => e.file)
+        )
+      ].filter(file => !written.includes(file))
       log.info(
         [
           written.length > 0 && `Wrote ${written.join(', ')}.`,
@@ -108,7 +123,39 @@ export async function login(options: LoginOptions): Promise<Login> {
   return { result, api }
 }
 
-async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<LoginResult> {
+/** A settings file that holds a value (v3's racks directory holds none of ours). */
+function settingsFileExists(dir: string, file: string): boolean {
+  return readRegular(join(dir, file)) !== undefined
+}
+
+/**
+ * What a login would find, asked of the API and nothing written: `convox-login status --validate`.
+ * The same requests and sentences as a login's validation.
+ */
+export async function checkLogin(
+  options: Omit<LoginOptions, 'journal' | 'saveJournal' | 'beforeWrite' | 'validate'>
+): Promise<LoginResult> {
+  const { host, password, log } = options
+  const api = ConvoxApi.create(host, password, options.connection, {
+    user: options.user,
+    actor: options.actor
+  })
+  try {
+    return await validatedLogin(options, {
+      api,
+      retry: { budgetMs: options.retryForMs, clock: options.clock, log },
+      secrets: secretForms(password, host),
+      naming: options.naming
+    })
+  } finally {
+    api.close()
+  }
+}
+
+async function validatedLogin(
+  options: Pick<LoginOptions, 'host' | 'log' | 'rack' | 'configDir' | 'naming'>,
+  ctx: ApiContext
+): Promise<LoginResult> {
   const { host, log } = options
   const identity = await log.group(`Validate the key on ${host}`, async () => {
     const found = await identify(ctx)

@@ -4,6 +4,7 @@ import path, { basename, dirname, join, resolve } from 'node:path'
 import { parseDuration } from './duration.ts'
 import { InputError } from './errors.ts'
 import { CLI_VERSION_V2, CLI_VERSION_V3 } from './cli-install/release.ts'
+import type { BasicUser } from './credential.ts'
 import type { Naming } from './naming.ts'
 import { expandHome, isOtherUsersHome, isWithin } from './platform-paths.ts'
 
@@ -154,4 +155,17 @@ export function checkGitHubSecretName(name: string, naming: Naming): void {
       `${naming.subject('update-secret')} "${name}" is not a valid secret name: use letters, digits and _, not starting with a digit or GITHUB_.`
     )
   }
+}
+
+/**
+ * A keyroll changes the rack password; a rack access token is not that password, so rolling it is
+ * refused while the options are read, before anything is sent or written.
+ */
+export function checkKeyrollKey(user: BasicUser, naming: Naming): void {
+  if (user !== 'jwt') return
+  throw new InputError(
+    `${naming.set('keyroll', 'true')} cannot roll a rack access token: it is not the rack password. A token ends by ` +
+      'itself at its expiresAt, or with all others by convox rack access key rotate; log in with the rack password ' +
+      `to roll that, or use ${naming.set('keyroll', 'false')}.`
+  )
 }

@@ -6,6 +6,7 @@ import { normaliseHost, PUBLIC_CONSOLE_HOST } from './host.ts'
 import type { Naming } from './naming.ts'
 import {
   checkGitHubSecretName,
+  checkKeyrollKey,
   checkTrust,
   parseConfigDir,
   parseKeyrollTimeout,
@@ -76,6 +77,7 @@ export function resolveLogin(values: LoginValues, context: ResolveContext, namin
         `(so ${PUBLIC_CONSOLE_HOST}): set ${naming.ref('host')} to the rack's host${rackUrl}.`
     )
   }
+  if (values.keyroll) checkKeyrollKey(credential.user, naming)
   const rack = parseRack(values.rack, naming)
   checkTrust(values.caCert, values.insecure, naming)
   if (values.keyroll && !values.validate) {

@@ -316,7 +316,7 @@ describe('writeSettings and undoSettings', () => {
     expect(log.warnings).toEqual([])
   })
 
-  it('leaves a file that already holds what it would write alone, only re-chmodded, with nothing to undo', () => {
+  it('leaves a file that already holds what it would write alone, only re-chmodded, and undoes the chmod', () => {
     const dir = freshDir()
     fs.mkdirSync(dir)
     const first = newJournal(dir)
@@ -338,11 +338,42 @@ describe('writeSettings and undoSettings', () => {
     expect(writeSettings(loginEdits('SameKey'), second, log, INPUT_NAMING)).toEqual(['console'])
     expect({ auth: inodes('auth'), host: inodes('host') }).toEqual(before) // not replaced
     expect(mode(path.join(dir, 'host'))).toBe(0o600)
-    expect(second.entries.map(e => e.file)).toEqual(['console'])
+    // auth was 0600 already: nothing to undo there. host was 0644: its mode comes back.
+    expect(second.entries.map(e => [e.file, e.modeBefore])).toEqual([
+      ['host', 0o644],
+      ['console', undefined]
+    ])
 
     undoSettings(second, log)
     expect(read(dir, 'console')).toBe('elsewhere.example.com')
     expect(read(dir, 'host')).toBe(HOST)
+    expect(mode(path.join(dir, 'host'))).toBe(0o644)
+    expect(log.warnings).toEqual([])
+  })
+
+  it('puts back the mode of every file it rewrote or removed: 0644 before a login is 0644 after the undo', () => {
+    const dir = freshDir()
+    fs.mkdirSync(dir, { mode: 0o755 })
+    fs.writeFileSync(path.join(dir, 'auth'), '{\n  "other.example.com": "OtherKey"\n}', { mode: 0o644 })
+    fs.writeFileSync(path.join(dir, 'host'), 'other.example.com', { mode: 0o644 })
+    fs.writeFileSync(path.join(dir, 'rack'), 'acme/old', { mode: 0o640 })
+    fs.chmodSync(path.join(dir, 'auth'), 0o644)
+    fs.chmodSync(path.join(dir, 'host'), 0o644)
+    fs.chmodSync(path.join(dir, 'rack'), 0o640)
+    const before = snapshot(dir)
+    const journal = newJournal(dir)
+    const log = collectingLog()
+    writeSettings(
+      [...loginEdits('NewKey').slice(0, 3), { file: 'rack', value: null }],
+      journal,
+      log,
+      INPUT_NAMING
+    )
+    expect(mode(path.join(dir, 'auth'))).toBe(0o600)
+    expect(mode(path.join(dir, 'host'))).toBe(0o600)
+    expect(fs.existsSync(path.join(dir, 'rack'))).toBe(false)
+    undoSettings(parseJournal(JSON.stringify(journal))!, log)
+    expect(snapshot(dir)).toEqual(before)
     expect(log.warnings).toEqual([])
   })
 

@@ -20,6 +20,8 @@ export interface JournalEntry {
   created: boolean
   /** A keyed file's whole text before this change, put back as it was when undoing restores its entries. */
   fileBefore?: string
+  /** The file's mode before this step, when it was not the 0600 every write leaves: undoing puts it back. */
+  modeBefore?: number
   afterSha256: string
 }
 
@@ -55,7 +57,7 @@ export function asJournal(value: unknown): Journal | undefined {
   const optional = (v: unknown, type: string) => v === undefined || typeof v === type
   const isEntry = (e: unknown): boolean => {
     if (typeof e !== 'object' || e === null) return false
-    const { file, key, before, created, fileBefore, afterSha256 } = e as Record<string, unknown>
+    const { file, key, before, created, fileBefore, modeBefore, afterSha256 } = e as Record<string, unknown>
     return (
       typeof file === 'string' &&
       files.includes(file) &&
@@ -63,6 +65,8 @@ export function asJournal(value: unknown): Journal | undefined {
       (before === null || typeof before === 'string') &&
       typeof created === 'boolean' &&
       optional(fileBefore, 'string') &&
+      (modeBefore === undefined ||
+        (Number.isInteger(modeBefore) && (modeBefore as number) >= 0 && (modeBefore as number) <= 0o777)) &&
       typeof afterSha256 === 'string'
     )
   }

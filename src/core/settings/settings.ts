@@ -19,6 +19,7 @@ import {
 } from './files.ts'
 import { whileHeld } from './held-file.ts'
 import { withSettingsLock } from './lock.ts'
+import { settingsStatMode } from './modes.ts'
 
 /**
  * What a login changes in the CLI settings directory (docs/convox.md section 1), under its lock,
@@ -93,10 +94,11 @@ function applyEdit(
   return { text: value, before: current ?? null }
 }
 
-/** One planned change: what the file gets, or null to remove it. */
+/** One planned change: what the file gets, or null to remove it; `chmodOnly` when it holds that already. */
 interface Change {
   file: string
   text: string | null
+  chmodOnly?: true
 }
 
 /**
@@ -136,11 +138,16 @@ export function writeSettings(
         const temps = new Map<string, string>()
         try {
           for (const change of changes) {
-            if (change.text !== null)
+            if (change.text !== null && !change.chmodOnly)
               temps.set(change.file, writeTemp(join(journal.dir, change.file), change.text))
           }
           for (const change of changes) {
             const file = join(journal.dir, change.file)
+            if (change.chmodOnly) {
+              chmodSync(file, 0o600)
+              applied.push(...attempt.entries.filter(e => e.file === change.file))
+              continue
+            }
             const temp = temps.get(change.file)
             if (temp === undefined) whileHeld('remove', file, () => rmSync(file))
             else whileHeld('replace', file, () => renameSync(temp, file))
@@ -173,31 +180,43 @@ export function writeSettings(
 function planChanges(edits: readonly Edit[], attempt: Journal, naming: Naming): Change[] {
   const changes: Change[] = []
   const texts = new Map<string, string | undefined>()
+  /** Each file's mode before this step when it is not 0600: every write leaves 0600, undoing puts it back. */
+  const modes = new Map<string, number | undefined>()
   for (const edit of edits) {
     const file = join(attempt.dir, edit.file)
-    if (!texts.has(edit.file)) texts.set(edit.file, readRegular(file, naming))
+    if (!texts.has(edit.file)) {
+      texts.set(edit.file, readRegular(file, naming))
+      const mode = texts.get(edit.file) === undefined ? undefined : statSync(file).mode & 0o777
+      // What a write leaves (0600; on Windows the 0666 stat shows for any writable file) is no change.
+      modes.set(edit.file, mode === settingsStatMode(process.platform, 'file') ? undefined : mode)
+    }
     const current = texts.get(edit.file)
+    const modeBefore = modes.get(edit.file)
+    const mode = modeBefore === undefined ? {} : { modeBefore }
     if ('ifPresent' in edit && edit.ifPresent && current === undefined) continue
     if (edit.value === null) {
       if (current === undefined) continue
-      record(attempt, { file: edit.file, before: current, created: false, afterSha256: ABSENT })
+      record(attempt, { file: edit.file, before: current, created: false, afterSha256: ABSENT, ...mode })
       changes.push({ file: edit.file, text: null })
       texts.set(edit.file, undefined)
       continue
     }
     const { text, before } = applyEdit(current, edit, edit.value, naming)
-    if (text === current) {
-      chmodSync(file, 0o600)
-      continue
-    }
+    if (text === current && modeBefore === undefined) continue
     record(attempt, {
       file: edit.file,
       key: 'key' in edit ? edit.key : undefined,
       before,
       afterSha256: sha256(edit.value),
       created: current === undefined,
-      ...('key' in edit && current !== undefined && { fileBefore: current })
+      ...('key' in edit && current !== undefined && { fileBefore: current }),
+      ...mode
     })
+    if (text === current) {
+      // It holds this already: only its mode changes (a key must not stay readable by others).
+      if (!changes.some(c => c.file === edit.file)) changes.push({ file: edit.file, text, chmodOnly: true })
+      continue
+    }
     texts.set(edit.file, text)
     const pending = changes.findIndex(c => c.file === edit.file)
     if (pending >= 0) changes.splice(pending, 1)
@@ -250,7 +269,7 @@ function restoreEntries(journal: Journal, log: Log): void {
         if (!stillOurs) {
           log.info(`${file} was changed after this step; left as it is.`)
         } else if (entry.before === null) whileHeld('remove', file, () => rmSync(file))
-        else writeAtomic(file, entry.before)
+        else restore(file, entry.before, entry.modeBefore)
         continue
       }
       const object = parseKeyed(file, current)
@@ -262,12 +281,18 @@ function restoreEntries(journal: Journal, log: Log): void {
       else object[entry.key] = entry.before
       if (Object.keys(object).length === 0 && entry.created) whileHeld('remove', file, () => rmSync(file))
       else if (entry.fileBefore !== undefined && sameEntries(object, parseKeyed(file, entry.fileBefore)))
-        writeAtomic(file, entry.fileBefore) // byte for byte, whatever wrote it
-      else writeAtomic(file, formatKeyed(object))
+        restore(file, entry.fileBefore, entry.modeBefore) // byte for byte, whatever wrote it
+      else restore(file, formatKeyed(object), entry.modeBefore)
     } catch (error) {
       log.warning(`Could not restore ${file}: ${(error as Error).message}`)
     }
   }
+}
+
+/** A file as it was: its content, and its mode when that was not 0600. */
+function restore(file: string, text: string, modeBefore: number | undefined): void {
+  writeAtomic(file, text)
+  if (modeBefore !== undefined) chmodSync(file, modeBefore)
 }
 
 function sameEntries(a: Record<string, string>, b: Record<string, string>): boolean {
