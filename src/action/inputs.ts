@@ -15,6 +15,7 @@ import {
   parseRack,
   parseRetryFor
 } from '../core/options.ts'
+import { checkInstancesOptions, checkSshKeySecretName } from '../core/rotation/options.ts'
 
 /**
  * Every input of the action, typed and checked in one place. Nothing else reads inputs, and
@@ -41,6 +42,9 @@ export interface Inputs {
   retryForMs: number
   keyroll: boolean
   keyrollTimeoutMs: number
+  /** Roll the instances' SSH key; a v3 rack's private key goes to the secret `sshKeySecret`. */
+  instancesKeyroll: boolean
+  sshKeySecret: string
   passwordNext: string
   updateSecret: string
   updateSecretEnvironment: string
@@ -101,6 +105,21 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     )
   }
 
+  const instancesKeyroll = bool('instances-keyroll', false)
+  const sshKeySecret = text('ssh-key-secret')
+  checkInstancesOptions(
+    { instancesKeyroll, validate, sshKeyStores: sshKeySecret ? ['ssh-key-secret'] : [] },
+    INPUT_NAMING
+  )
+  if (sshKeySecret) {
+    checkSshKeySecretName(sshKeySecret, 'ssh-key-secret', INPUT_NAMING)
+    if (!githubToken) {
+      throw new InputError(
+        'ssh-key-secret needs a github-token that may write Actions secrets: pass a fine-grained token or a GitHub App token.'
+      )
+    }
+  }
+
   const cliVersion = text('cli-version')
   const cliDownloadUrl = text('cli-download-url')
   checkCliVersion(cliVersion, INPUT_NAMING)
@@ -125,6 +144,8 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     retryForMs: parseRetryFor(text('retry-for'), INPUT_NAMING),
     keyroll,
     keyrollTimeoutMs: parseKeyrollTimeout(text('keyroll-timeout'), INPUT_NAMING),
+    instancesKeyroll,
+    sshKeySecret,
     passwordNext,
     updateSecret,
     updateSecretEnvironment,

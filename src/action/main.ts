@@ -131,6 +131,20 @@ export async function run(): Promise<void> {
                 : undefined
             }
           : undefined,
+        instancesKeyroll: inputs.instancesKeyroll
+          ? {
+              timeoutMs: inputs.keyrollTimeoutMs,
+              sshKeyStore: inputs.sshKeySecret
+                ? gitHubSecretStoreFromEnv(process.env, {
+                    token: inputs.githubToken,
+                    name: inputs.sshKeySecret,
+                    clock: realClock,
+                    log: actionLog,
+                    retryForMs: inputs.retryForMs
+                  })
+                : undefined
+            }
+          : undefined,
         cli: inputs.cliVersion ? cliOptions(inputs) : undefined,
         exportEnv: inputs.exportEnv,
         exportActor: actor.export,

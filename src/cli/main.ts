@@ -8,6 +8,7 @@ import { runFlow } from '../core/flow.ts'
 import { GitHubSecretStore } from '../core/stores/github.ts'
 import { GitLabVariableStore } from '../core/stores/gitlab.ts'
 import { KeyFileStore } from '../core/stores/key-file.ts'
+import { writeAtomic } from '../core/settings/files.ts'
 import type { SecretStore } from '../core/stores/store.ts'
 import { redact } from '../core/secrets.ts'
 import { actionsExecRunner } from '../toolkit/exec.ts'
@@ -137,9 +138,11 @@ async function login(
 
   let record: LoginRecord
   let store: SecretStore | undefined
+  let sshKeyStore: SecretStore | undefined
   try {
     record = new LoginRecord(settings.stateFile)
-    store = keyroll && makeStore(keyroll, log, env)
+    store = keyroll?.store && makeStore(keyroll.store, keyroll, log, env)
+    sshKeyStore = keyroll?.sshKeyStore && makeStore(keyroll.sshKeyStore, keyroll, log, env)
   } catch (error) {
     return failure(error, log)
   }
@@ -179,7 +182,10 @@ async function login(
           connection: { caCert: settings.caCert || undefined, insecure: settings.insecure, proxyEnv: env },
           retryForMs: settings.retryForMs
         },
-        keyroll: keyroll && { timeoutMs: keyroll.timeoutMs, passwordNext: keyroll.passwordNext, store },
+        keyroll: keyroll?.rollPassword
+          ? { timeoutMs: keyroll.timeoutMs, passwordNext: keyroll.passwordNext, store, needsStore: true }
+          : undefined,
+        instancesKeyroll: keyroll?.instances ? { timeoutMs: keyroll.timeoutMs, sshKeyStore } : undefined,
         exportEnv: true,
         exportActor: settings.actor.export,
         env,
@@ -191,7 +197,7 @@ async function login(
     // The core saves the journal before each change; a login that changed nothing is recorded
     // here, so that each logout undoes exactly one login.
     record.save(journal)
-    if (keyroll?.store.kind === 'file') {
+    if (keyroll?.store?.kind === 'file' && result.keyroll) {
       log.warning(
         `The rack now uses the new key, which is only in ${keyroll.nextPasswordFile}: store it where your CI keeps the key ` +
           '(CONVOX_PASSWORD) now, then delete the file.'
@@ -202,7 +208,7 @@ async function login(
     )
   } catch (error) {
     code = failure(error, log)
-    if (keyroll?.store.kind === 'file' && last?.outputs.password) {
+    if (keyroll?.store?.kind === 'file' && last?.outputs.password) {
       log.info(
         `The new key may be in use already and is in ${keyroll.nextPasswordFile}: run again with --next-password-file ` +
           `${keyroll.nextPasswordFile} to finish, and keep that file until then.`
@@ -231,8 +237,12 @@ function publishLast(sink: Sink, settings: LoginSettings, handover: Handover, lo
   }
 }
 
-function makeStore(keyroll: KeyrollSettings, log: CliLog, env: Env): SecretStore {
-  const { store } = keyroll
+function makeStore(
+  store: NonNullable<KeyrollSettings['sshKeyStore']>,
+  keyroll: KeyrollSettings,
+  log: CliLog,
+  env: Env
+): SecretStore {
   const common = { clock: realClock, log, retryForMs: undefined, proxyEnv: env }
   try {
     if (store.kind === 'github') {
@@ -254,10 +264,22 @@ function makeStore(keyroll: KeyrollSettings, log: CliLog, env: Env): SecretStore
         name: store.name
       })
     }
+    if (store.file) return privateKeyFile(store.file)
     return new KeyFileStore(keyroll.nextPasswordFile!)
   } catch (error) {
     if (error instanceof ConvoxError) throw new UsageError(error.message, 'keyroll')
     throw error
+  }
+}
+
+/** A v3 rack's new instance private key, written once (mode 0600) for the caller to store. */
+function privateKeyFile(file: string): SecretStore {
+  const unused = () => Promise.reject(new Error('an SSH key file holds one key'))
+  return {
+    describe: () => `the file ${file}`,
+    writeCurrent: async key => writeAtomic(file, key),
+    writeNext: unused,
+    deleteNext: unused
   }
 }
 

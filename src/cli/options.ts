@@ -17,6 +17,7 @@ import {
   parseRack,
   parseRetryFor
 } from '../core/options.ts'
+import { checkInstancesOptions, checkSshKeySecretName } from '../core/rotation/options.ts'
 import type { Command, Flags, Format } from './args.ts'
 import { FLAG_NAMING, FORMATS, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
@@ -67,10 +68,16 @@ export type StoreSettings =
 
 export interface KeyrollSettings extends LoginSettings {
   timeoutMs: number
+  /** False with --instances-only. */
+  rollPassword: boolean
+  instances: boolean
   passwordNext?: string
   /** Without another store, the new key's file. */
   nextPasswordFile?: string
-  store: StoreSettings
+  /** None on a Console login (--rack): a v3 rack's password stays with Console; plan.ts decides. */
+  store?: StoreSettings
+  /** Where a v3 rack's new instance private key goes. */
+  sshKeyStore?: StoreSettings & { file?: string }
 }
 
 export interface LogoutSettings {
@@ -147,10 +154,17 @@ export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
     }
     const nextFlag = text(flags, 'next-password-file')
     const nextPasswordFile = nextFlag ? resolve(ctx.cwd, nextFlag) : undefined
-    const store = storeSettings(flags, ctx, nextPasswordFile)
+    const instancesOnly = flags['instances-only'] === true
+    const instances = instancesOnly || flags.instances === true
+    const sshKeyStore = sshKeyStoreSettings(flags, ctx, instances, login.validate)
+    // A Console login may name a v3 rack, whose password Console keeps: whether a store is needed
+    // is known once the rack has answered (core/rotation/plan.ts).
+    const store = instancesOnly
+      ? undefined
+      : (storeSettings(flags, ctx, nextPasswordFile, !!login.rack) ?? undefined)
     let passwordNext: string | undefined
     if (nextPasswordFile) {
-      if (store.kind === 'file') checkWritableDir(nextPasswordFile, '--next-password-file')
+      if (store?.kind === 'file') checkWritableDir(nextPasswordFile, '--next-password-file')
       // A missing or empty file is no pending key: the last roll finished, or there was none.
       const raw = existsSync(nextPasswordFile) ? readText(nextPasswordFile, '--next-password-file') : ''
       passwordNext =
@@ -160,15 +174,52 @@ export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
     return {
       ...login,
       timeoutMs: parseKeyrollTimeout(text(flags, 'timeout'), FLAG_NAMING),
+      rollPassword: !instancesOnly,
+      instances,
       passwordNext,
       nextPasswordFile,
-      store
+      store,
+      sshKeyStore
     }
   })
 }
 
-function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | undefined): StoreSettings {
-  const { env } = ctx
+function sshKeyStoreSettings(
+  flags: Flags,
+  ctx: Context,
+  instances: boolean,
+  validate: boolean
+): KeyrollSettings['sshKeyStore'] {
+  const given = ['ssh-key-github-secret', 'ssh-key-gitlab-variable', 'ssh-key-file'].filter(f => text(flags, f))
+  // The shared rule names options by their input names; ssh-key-secret is --ssh-key-github-secret here.
+  const asInput = (flag: string) => (flag === 'ssh-key-github-secret' ? 'ssh-key-secret' : flag)
+  checkInstancesOptions(
+    { instancesKeyroll: instances, validate, sshKeyStores: given.map(asInput) },
+    FLAG_NAMING
+  )
+  const file = text(flags, 'ssh-key-file')
+  if (file) {
+    const path = resolve(ctx.cwd, file)
+    checkWritableDir(path, '--ssh-key-file')
+    return { kind: 'file', file: path }
+  }
+  const github = text(flags, 'ssh-key-github-secret')
+  if (github) checkSshKeySecretName(github, 'ssh-key-secret', FLAG_NAMING)
+  return secretStoreSettings(ctx, github, text(flags, 'ssh-key-gitlab-variable'), {
+    github: '--ssh-key-github-secret',
+    gitlab: '--ssh-key-gitlab-variable',
+    repo: text(flags, 'github-repo'),
+    environment: undefined,
+    project: text(flags, 'gitlab-project')
+  })
+}
+
+function storeSettings(
+  flags: Flags,
+  ctx: Context,
+  nextPasswordFile: string | undefined,
+  deferred: boolean
+): StoreSettings | undefined {
   const github = text(flags, 'github-secret')
   const gitlab = text(flags, 'gitlab-variable')
   for (const [flag, needs] of [
@@ -185,25 +236,49 @@ function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | un
   if (github && gitlab) {
     throw new InputError('Both --github-secret and --gitlab-variable are given: keep the key in one store.')
   }
+  if (github) checkGitHubSecretName(github, FLAG_NAMING)
+  const store = secretStoreSettings(ctx, github, gitlab, {
+    github: '--github-secret',
+    gitlab: '--gitlab-variable',
+    repo: text(flags, 'github-repo'),
+    environment: text(flags, 'github-environment') || undefined,
+    project: text(flags, 'gitlab-project')
+  })
+  if (store) return store
+  if (nextPasswordFile) return { kind: 'file' }
+  if (deferred) return undefined
+  throw new InputError(
+    'A keyroll makes a new key, which needs somewhere to go: pass --github-secret NAME, --gitlab-variable NAME, ' +
+      'or --next-password-file F to have it written to a file you then store.'
+  )
+}
+
+/** A GitHub Actions secret or a GitLab CI/CD variable, with the token and place each needs; none when neither is named. */
+function secretStoreSettings(
+  ctx: Context,
+  github: string,
+  gitlab: string,
+  where: { github: string; gitlab: string; repo: string; environment?: string; project: string }
+): StoreSettings | undefined {
+  const { env } = ctx
   if (github) {
-    checkGitHubSecretName(github, FLAG_NAMING)
     const token = (env.GITHUB_TOKEN ?? '').trim()
     if (!token) {
       throw new InputError(
-        '--github-secret needs GITHUB_TOKEN set to a token that may write Actions secrets: a fine-grained token or a GitHub App token.'
+        `${where.github} needs GITHUB_TOKEN set to a token that may write Actions secrets: a fine-grained token or a GitHub App token.`
       )
     }
-    const repository = text(flags, 'github-repo') || (env.GITHUB_REPOSITORY ?? '').trim()
+    const repository = where.repo || (env.GITHUB_REPOSITORY ?? '').trim()
     if (!repository) {
       throw new InputError(
-        '--github-secret needs a repository: pass --github-repo owner/name (or set GITHUB_REPOSITORY).'
+        `${where.github} needs a repository: pass --github-repo owner/name (or set GITHUB_REPOSITORY).`
       )
     }
     return {
       kind: 'github',
       name: github,
       repository,
-      environment: text(flags, 'github-environment') || undefined,
+      environment: where.environment,
       token,
       apiUrl: env.GITHUB_API_URL || 'https://api.github.com'
     }
@@ -213,32 +288,24 @@ function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | un
     if (!token) {
       throw new InputError(
         env.CI_JOB_TOKEN
-          ? '--gitlab-variable needs GITLAB_TOKEN: CI_JOB_TOKEN cannot write CI/CD variables. Set GITLAB_TOKEN (a masked variable) to a ' +
-              'project or group access token with the api scope and the Maintainer role.'
-          : '--gitlab-variable needs GITLAB_TOKEN set to a project or group access token with the api scope and the Maintainer role.'
+          ? `${where.gitlab} needs GITLAB_TOKEN: CI_JOB_TOKEN cannot write CI/CD variables. Set GITLAB_TOKEN (a masked variable) to a ' +
+              'project or group access token with the api scope and the Maintainer role.`
+          : `${where.gitlab} needs GITLAB_TOKEN set to a project or group access token with the api scope and the Maintainer role.`
       )
     }
-    const project = text(flags, 'gitlab-project') || (env.CI_PROJECT_ID ?? '').trim()
+    const project = where.project || (env.CI_PROJECT_ID ?? '').trim()
     if (!project) {
-      throw new InputError(
-        '--gitlab-variable needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).'
-      )
+      throw new InputError(`${where.gitlab} needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).`)
     }
     const apiUrl = (env.CI_API_V4_URL ?? '').trim()
     if (!apiUrl) {
       throw new InputError(
-        "--gitlab-variable needs GitLab's API URL in CI_API_V4_URL, such as https://gitlab.com/api/v4 (GitLab CI sets it in every job)."
+        `${where.gitlab} needs GitLab's API URL in CI_API_V4_URL, such as https://gitlab.com/api/v4 (GitLab CI sets it in every job).`
       )
     }
     return { kind: 'gitlab', name: gitlab, project, token, apiUrl }
   }
-  if (!nextPasswordFile) {
-    throw new InputError(
-      'A keyroll makes a new key, which needs somewhere to go: pass --github-secret NAME, --gitlab-variable NAME, ' +
-        'or --next-password-file F to have it written to a file you then store.'
-    )
-  }
-  return { kind: 'file' }
+  return undefined
 }
 
 export function logoutSettings(flags: Flags, ctx: Context): LogoutSettings {

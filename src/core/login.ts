@@ -31,6 +31,11 @@ export interface LoginOptions {
   journal: Journal
   /** Saves the journal before the settings are written (writeSettings' beforeWrite). */
   saveJournal?: (journal: Journal) => void
+  /**
+   * Called once the API has answered and before the settings are written, to refuse what follows
+   * the login (a keyroll) while nothing has changed yet.
+   */
+  beforeWrite?: (result: LoginResult, api: ConvoxApi | undefined) => Promise<void>
 }
 
 export interface LoginResult {
@@ -79,6 +84,7 @@ export async function login(options: LoginOptions): Promise<Login> {
     result = unvalidatedLogin(options)
   }
   try {
+    await options.beforeWrite?.(result, api)
     const edits = settingsEdits(result, password, options.user)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
       const written = writeSettings(edits, options.journal, log, options.saveJournal)
