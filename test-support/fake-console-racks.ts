@@ -1,5 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto'
-import type { FakeAnswer, FakeOutcome, FakeRack, FakeRequest, WindowMode, WindowPhase } from './fake-convox.ts'
+import type {
+  FakeAnswer,
+  FakeOutcome,
+  FakeRack,
+  FakeRequest,
+  WindowMode,
+  WindowPhase
+} from './fake-convox.ts'
 
 /**
  * What Console and a rack do for the rotations of issue 18 (docs/convox.md, sections 4 and 7): a
@@ -112,14 +119,21 @@ export function consoleRackModel(
       status: status(),
       version: rack.version,
       provider: rack.provider,
-      parameters: { node_type: 't3.medium', ...(record.keyPairName && { key_pair_name: record.keyPairName }) },
+      parameters: {
+        node_type: 't3.medium',
+        ...(record.keyPairName && { key_pair_name: record.keyPairName })
+      },
       ...(options.state && { state: 'H4sIAAAAAAAA/terraform-state' })
     }
   }
 
   function update(body: string): FakeAnswer {
     if (putError) {
-      const answer = { status: putError.status, headers: { 'Content-Type': 'application/json' }, body: putError.body }
+      const answer = {
+        status: putError.status,
+        headers: { 'Content-Type': 'application/json' },
+        body: putError.body
+      }
       putError = undefined
       return answer
     }
@@ -186,7 +200,11 @@ export function consoleRackModel(
       const current = mode()
       if (current === 'reset') return { reset: true }
       if (current === '502' || current === '503') {
-        return { status: Number(current), headers: { 'Content-Type': 'text/html' }, body: `<html>${current}</html>` }
+        return {
+          status: Number(current),
+          headers: { 'Content-Type': 'text/html' },
+          body: `<html>${current}</html>`
+        }
       }
       // The API pods restart on the new password while Console still sends the old one, or the reverse.
       if (current === 'reject' || (current === 'flap' && clock.random() < 0.5)) {

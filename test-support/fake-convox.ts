@@ -304,7 +304,8 @@ function modelFor(rack: FakeRack, options: RackModelOptions, clock: RackModelClo
     if (request.method === 'GET' && request.path === '/auth') return text(200, 'ok\n')
     if (request.method === 'GET' && request.path === '/system') return json(200, systemBody(rack))
     if (request.method === 'PUT' && request.path === '/system') return put(request.body)
-    if (request.method === 'POST' && request.path === '/instances/keyroll') return rotation.handleProxied(request)!
+    if (request.method === 'POST' && request.path === '/instances/keyroll')
+      return rotation.handleProxied(request)!
     return text(404, 'not found\n')
   }
 
@@ -421,7 +422,9 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
       return text(401, 'invalid authentication\n')
     }
     if (!user && !deployKey) return text(401, 'invalid authentication\n')
-    const recordAnswer = consoleModels.get(request.path.slice('/racks/'.length))?.console.handleRecord(request)
+    const recordAnswer = consoleModels
+      .get(request.path.slice('/racks/'.length))
+      ?.console.handleRecord(request)
     if (recordAnswer) return recordAnswer
     if (request.method === 'GET' && request.path === '/racks') {
       for (const m of consoleModels.values()) m.console.status()

@@ -190,7 +190,9 @@ function sshKeyStoreSettings(
   instances: boolean,
   validate: boolean
 ): KeyrollSettings['sshKeyStore'] {
-  const given = ['ssh-key-github-secret', 'ssh-key-gitlab-variable', 'ssh-key-file'].filter(f => text(flags, f))
+  const given = ['ssh-key-github-secret', 'ssh-key-gitlab-variable', 'ssh-key-file'].filter(f =>
+    text(flags, f)
+  )
   // The shared rule names options by their input names; ssh-key-secret is --ssh-key-github-secret here.
   const asInput = (flag: string) => (flag === 'ssh-key-github-secret' ? 'ssh-key-secret' : flag)
   checkInstancesOptions(
@@ -295,7 +297,9 @@ function secretStoreSettings(
     }
     const project = where.project || (env.CI_PROJECT_ID ?? '').trim()
     if (!project) {
-      throw new InputError(`${where.gitlab} needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).`)
+      throw new InputError(
+        `${where.gitlab} needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).`
+      )
     }
     const apiUrl = (env.CI_API_V4_URL ?? '').trim()
     if (!apiUrl) {

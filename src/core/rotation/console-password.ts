@@ -44,7 +44,8 @@ export async function rotateConsolePassword(
     if (!answer.transient) throw new ConvoxError(putRefused(ctx.name, answer.reason, naming))
     // A 5xx or a cut connection may come after Console acted: its record tells.
     const again = await readRecord(ctx)
-    if (!again.ok || again.value.status === 'running') throw new ConvoxError(putUnclear(ctx.name, answer.reason))
+    if (!again.ok || again.value.status === 'running')
+      throw new ConvoxError(putUnclear(ctx.name, answer.reason))
   }
   log.info('Console started the rotation; waiting for the rack to restart its API on the new password.')
   await endOfUpdate(ctx, { what, ask: 'record', firstPollAfterMs: ctx.timing.firstPollMs, deadline })

@@ -50,8 +50,15 @@ export async function rollInstancesV2(ctx: RotationContext, deadline: number): P
     if (answer.ok) break
     if (answer.status === 501) throw new ConvoxError(instancesUnsupported(ctx.name))
     if (/UPDATE_IN_PROGRESS/.test(answer.reason) && posts < MAX_POSTS) {
-      log.info('CloudFormation is still busy with another update of the rack: waiting for it, then asking again.')
-      await waitForUpdate(ctx, { what: `${ctx.name} to be running`, ask: 'system', firstPollAfterMs: 0, deadline })
+      log.info(
+        'CloudFormation is still busy with another update of the rack: waiting for it, then asking again.'
+      )
+      await waitForUpdate(ctx, {
+        what: `${ctx.name} to be running`,
+        ask: 'system',
+        firstPollAfterMs: 0,
+        deadline
+      })
       continue
     }
     if (answer.transient) {

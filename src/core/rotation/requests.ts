@@ -44,7 +44,8 @@ export interface RackRecord {
   version: string
 }
 
-export type Answer<T> = { ok: true; value: T } | { ok: false; reason: string; transient: boolean; retryAfterMs?: number }
+export type Answer<T> =
+  { ok: true; value: T } | { ok: false; reason: string; transient: boolean; retryAfterMs?: number }
 
 function recordPath(rack: string): string {
   const [org, name] = rack.split('/')
@@ -94,7 +95,11 @@ export async function readRecord(ctx: RotationContext): Promise<Answer<RackRecor
 
 function parseRecord(ctx: RotationContext, response: ApiResponse): Answer<RackRecord> {
   const value = parseJson(response.body)
-  if (typeof value !== 'object' || value === null || typeof (value as { status?: unknown }).status !== 'string') {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as { status?: unknown }).status !== 'string'
+  ) {
     return { ok: false, reason: 'Console answered with something other than a rack record', transient: true }
   }
   const record = value as Record<string, unknown>
@@ -139,7 +144,9 @@ export function updateParams(
 }
 
 /** `POST /instances/keyroll`: v2 starts a CloudFormation update, v3 AWS makes a key pair and answers it. */
-export async function instancesKeyroll(ctx: RotationContext): Promise<Answer<ApiResponse> & { status?: number }> {
+export async function instancesKeyroll(
+  ctx: RotationContext
+): Promise<Answer<ApiResponse> & { status?: number }> {
   ctx.requests++
   try {
     const response = await ctx.api.send({
@@ -148,7 +155,8 @@ export async function instancesKeyroll(ctx: RotationContext): Promise<Answer<Api
       rack: ctx.rack || undefined,
       timeoutMs: ctx.timing.putTimeoutMs
     })
-    if (response.status >= 200 && response.status < 300) return { ok: true, value: response, status: response.status }
+    if (response.status >= 200 && response.status < 300)
+      return { ok: true, value: response, status: response.status }
     return {
       ok: false,
       status: response.status,
@@ -164,7 +172,8 @@ export async function instancesKeyroll(ctx: RotationContext): Promise<Answer<Api
 /** `HTTP 400: <the server's words>`, cleaned as server text always is. */
 export function describe(ctx: RotationContext, response: ApiResponse): string {
   const json = parseJson(response.body)
-  let detail = json !== undefined ? (errorField(json) ?? '') : /^\s*</.test(response.body) ? '' : response.body
+  let detail =
+    json !== undefined ? (errorField(json) ?? '') : /^\s*</.test(response.body) ? '' : response.body
   detail = serverLine(detail, ctx.forms)
   return detail ? `HTTP ${response.status}: ${detail}` : `HTTP ${response.status}`
 }

@@ -41,7 +41,8 @@ export async function waitForUpdate(ctx: RotationContext, options: WaitOptions):
     pollStart = clock.now()
     const seen = await look(ctx, state.ask, pollStart - start)
     const step = observe(state, seen, timing, clock.random())
-    if (step.state.status !== state.status && step.state.status) log.debug(`Rack status: ${step.state.status}.`)
+    if (step.state.status !== state.status && step.state.status)
+      log.debug(`Rack status: ${step.state.status}.`)
     state = step.state
     if (step.kind === 'live') return { kind: 'live', ms: clock.now() - start }
     if (step.kind === 'failed') return { kind: 'failed', state }
@@ -57,16 +58,22 @@ export async function waitForUpdate(ctx: RotationContext, options: WaitOptions):
   }
 }
 
-/** Waits out an update this run asked for; a failed or unfinished one is said in one sentence. Returns how long it took. */
+/** Waits out an update this run asked for and saw begin; a failed or unfinished one is said in one sentence. Returns how long it took. */
 export async function endOfUpdate(ctx: RotationContext, options: WaitOptions): Promise<number> {
-  const end = await waitForUpdate(ctx, options)
+  // The request was taken (or the rack was seen updating since): a `running` now means it is over.
+  const end = await waitForUpdate(ctx, { ...options, sawUpdating: true })
   if (end.kind === 'live') return end.ms
   if (end.kind === 'failed') throw new ConvoxError(updateFailed(ctx.name, options.what, end.state))
   throw new ConvoxError(updateTimedOut(ctx.name, options.what, ctx.timeoutMs, end.state))
 }
 
 /** Waits out an update found under way, before asking for one: never a second update meanwhile. */
-export async function waitForRunning(ctx: RotationContext, ask: Ask, what: string, deadline: number): Promise<void> {
+export async function waitForRunning(
+  ctx: RotationContext,
+  ask: Ask,
+  what: string,
+  deadline: number
+): Promise<void> {
   const end = await waitForUpdate(ctx, { what, ask, sawUpdating: true, firstPollAfterMs: 0, deadline })
   if (end.kind !== 'live') throw new ConvoxError(notRunningBefore(ctx.name, ctx.timeoutMs, end.state))
 }
