@@ -23,8 +23,12 @@ export function v3DirectRefusal(n: Naming, rack: string, version: string): strin
 }
 
 export function consoleWithoutRackRefusal(n: Naming, what: 'keyroll' | 'instances-keyroll'): string {
+  const v2 =
+    what === 'keyroll'
+      ? ` of a v3 rack Console manages (a v2 rack's key Console keeps itself: roll it with "Roll API key" in the Console web UI)`
+      : ''
   return (
-    `${n.set(what, 'true')} on a Console login needs ${n.ref('rack')} naming the rack to rotate: set ${n.ref('rack')} to <org>/<rack>. ` +
+    `${n.set(what, 'true')} on a Console login needs ${n.ref('rack')} naming the rack to rotate: set ${n.ref('rack')} to <org>/<rack>${v2}. ` +
     'Nothing was changed.'
   )
 }
