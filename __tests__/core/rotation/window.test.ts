@@ -117,7 +117,7 @@ describe('observe, the pure step over an update window', () => {
       state = step.state
     }
     expect(observe(state, status('running'), WINDOW_TIMING, 0.999).kind).toBe('live')
-    expect(worst).toBeLessThanOrEqual(maxPollDelay(WINDOW_TIMING) + 2 * 1400)
+    expect(worst).toBeLessThanOrEqual(maxPollDelay(WINDOW_TIMING) + 2 * 1200)
     expect(worst).toBeLessThanOrEqual(10_000)
   })
 
