@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from './api.ts'
 import { ConvoxApi } from './api.ts'
 import type { Clock } from './clock.ts'
+import { formatDuration } from './clock.ts'
 import type { BasicUser } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import { PUBLIC_CONSOLE_HOST } from './host.ts'
@@ -10,7 +11,7 @@ import type { Journal } from './settings/journal.ts'
 import type { Edit } from './settings/settings.ts'
 import { checkSettings, writeSettings } from './settings/settings.ts'
 import type { ApiContext, HostKind, SystemInfo } from './validate.ts'
-import { identify, listConsoleRacks, resolveRack, systemInfo } from './validate.ts'
+import { identify, listConsoleRacks, RejectedKeyError, resolveRack, systemInfo } from './validate.ts'
 
 export interface LoginOptions {
   host: string
@@ -122,7 +123,7 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
   if (identity.kind === 'console' && options.rack) {
     ;[rack, system] = await log.group(`Switch to rack ${options.rack}`, async () => {
       const name = resolveRack(host, options.rack, await listConsoleRacks(ctx))
-      const info = await systemInfo(ctx, name)
+      const info = await systemThroughConsole(ctx, name, options)
       log.info(`Switched to ${name}: ${info.status}, version ${info.version} on ${info.provider}.`)
       return [name, info] as const
     })
@@ -152,6 +153,35 @@ async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<L
     userId: identity.userId,
     configDir: options.configDir,
     checked
+  }
+}
+
+/** How long to wait before asking Console's proxy again after the rack refused it. */
+const PROXY_REFUSED_RETRY_MS = 2000
+
+/**
+ * `GET /system` through Console, which has just accepted the key: a 401 here is the rack refusing
+ * Console's copy of its password, as while Console rotates it and the rack's API restarts (a run
+ * after one cut short finds it so). Asked again within retry-for, then said as it is.
+ */
+async function systemThroughConsole(
+  ctx: ApiContext,
+  rack: string,
+  options: LoginOptions
+): Promise<SystemInfo> {
+  const { clock, log } = options
+  const start = clock.now()
+  for (;;) {
+    try {
+      return await systemInfo(ctx, rack)
+    } catch (error) {
+      if (!(error instanceof RejectedKeyError) || clock.now() - start >= options.retryForMs) throw error
+      const delay = PROXY_REFUSED_RETRY_MS + Math.floor(clock.random() * 1000)
+      log.info(
+        `${rack} refused Console's request (401), as it does while its API restarts; asking again in ${formatDuration(delay)}.`
+      )
+      await clock.sleep(delay)
+    }
   }
 }
 

@@ -79,6 +79,7 @@ describe('a v3 rack password, rotated by Console', () => {
         expect(step.outputs.password).toBeUndefined()
         expect(step.stdout).toMatch(/RACK_URLs that embed the old password stop working/)
         expect(step.stdout).toMatch(/tokens survive a password rotation/)
+        expect(step.summary).toMatch(/Rack password.*rotated by Console in \d+s/s)
         // The window was ridden out: the last check came after it ended, within the 10 s notice.
         const last = fake.requests.filter(r => r.rack === RACK && r.path === '/system').at(-1)!
         expect(last.status).toBe(200)
@@ -206,7 +207,8 @@ describe('instance SSH keys', () => {
       const fake = await startFakeConvox({
         kind: 'rack',
         rack: { password: RACK_KEY },
-        console: { updatingForMs: 3000, instancesMs: 2500 }
+        // Long enough to still be updating when the step starts on a loaded machine.
+        console: { updatingForMs: 8000, instancesMs: 2500 }
       })
       try {
         const runner = runners.fresh()
@@ -260,6 +262,7 @@ describe('instance SSH keys', () => {
         expect(record.updates.map(u => u.params)).toEqual([{ key_pair_name: name }])
         expect(record.keyPairName).toBe(name)
         expect(step.outputs).toMatchObject({ rotated: 'instance-keys', 'key-pair-name': name })
+        expect(step.summary).toContain(`key pair ${name}`)
         const lines = privateKey.split('\n').filter(l => l.length > 20)
         expect(findLeaks(step, [TOKEN, GITHUB_TOKEN], { made: [privateKey, ...lines] })).toEqual([])
         for (const text of [

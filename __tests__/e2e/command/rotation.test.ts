@@ -94,6 +94,40 @@ describe('convox-login keyroll, issue 18', () => {
     60_000
   )
 
+  test.concurrent(
+    '--instances on a v2 rack: the password first, then the instance keys with the new password',
+    async () => {
+      const fake = await startFakeConvox({
+        kind: 'rack',
+        rack: { password: RACK_KEY },
+        keyrollWindow: [{ ms: 800, mode: 'flap' }],
+        console: { instancesMs: 1500 }
+      })
+      try {
+        const m = machines.fresh()
+        const nextFile = path.join(m.work, 'next-key')
+        const result = await runCli(
+          m,
+          keyroll(fake, path.join(m.work, 'convox'), '--instances', '--next-password-file', nextFile),
+          { env: { CONVOX_PASSWORD: RACK_KEY } }
+        )
+        expect(result.stderr).toMatch(/Instance SSH keys rolled in/)
+        expect(result.code).toBe(0)
+        const newKey = fake.rack.password
+        expect(newKey).not.toBe(RACK_KEY)
+        expect(changes(fake.requests)).toEqual(['PUT /system', 'POST /instances/keyroll'])
+        const post = fake.requests.find(r => r.method === 'POST')!
+        expect(post.password).toBe(newKey)
+        expect(post.time).toBeGreaterThanOrEqual(fake.keyroll.liveAt!)
+        expect(fake.rotations.get('')!.record.instanceKeyrolls).toBe(1)
+        expect(cliLeaks(result, [RACK_KEY, newKey], { host: fake.host, allowed: KEY_LINES.sh })).toEqual([])
+      } finally {
+        await fake.close()
+      }
+    },
+    60_000
+  )
+
   test.concurrent.each<[string, () => Promise<FakeConvox>, string[], Record<string, string>, RegExp]>([
     [
       'a v3 rack reached directly (no store needed to say so)',
