@@ -150,6 +150,14 @@ export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
     const instancesOnly = flags['instances-only'] === true
     const instances = instancesOnly || flags.instances === true
     const sshKeyStore = sshKeyStoreSettings(flags, ctx, instances, login.validate)
+    const passwordFlag = ['github-secret', 'gitlab-variable', 'next-password-file'].find(
+      flag => instancesOnly && text(flags, flag)
+    )
+    if (passwordFlag) {
+      throw new InputError(
+        `--${passwordFlag} is for the rack password, which --instances-only does not roll: remove it, or use --instances to roll both.`
+      )
+    }
     // A Console login may name a v3 rack, whose password Console keeps: whether a store is needed
     // is known once the rack has answered (core/rotation/plan.ts).
     const store = instancesOnly

@@ -95,6 +95,22 @@ describe('convox-login keyroll, issue 18', () => {
   )
 
   test.concurrent(
+    'a password store flag with --instances-only is a usage error (exit 2), before anything',
+    async () => {
+      const m = machines.fresh()
+      const result = await runCli(
+        m,
+        ['keyroll', '--host', 'rack.example.com', '--instances-only', '--github-secret', 'CONVOX_PASSWORD'],
+        { env: { CONVOX_PASSWORD: RACK_KEY } }
+      )
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(
+        /^convox-login: --github-secret is for the rack password, which --instances-only does not roll: remove it, or use --instances to roll both\.$/m
+      )
+    }
+  )
+
+  test.concurrent(
     '--instances on a v2 rack: the password first, then the instance keys with the new password',
     async () => {
       const fake = await startFakeConvox({
