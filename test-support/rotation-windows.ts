@@ -127,6 +127,7 @@ export async function simulateRotation(
     retryForMs: 60_000,
     clock,
     log: silentLog,
+    naming: INPUT_NAMING,
     forms: []
   })
   const deadline = clock.now() + 30 * 60_000

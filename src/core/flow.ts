@@ -133,6 +133,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
         retryForMs: options.login.retryForMs,
         clock: options.clock,
         log,
+        naming: frontend.naming,
         forms: secretForms(options.login.password, options.login.host)
       }),
       frontend.naming

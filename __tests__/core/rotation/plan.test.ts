@@ -33,6 +33,7 @@ function plan(ask: Partial<RotationAsk>, login: LoginFacts, record?: Record<stri
     retryForMs: 0,
     clock: virtualClock(1),
     log: silentLog,
+    naming: INPUT_NAMING,
     forms: []
   })
   const full: RotationAsk = { password: false, passwordStore: true, instances: false, ...ask }

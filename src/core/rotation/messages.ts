@@ -100,16 +100,22 @@ export function updateFailed(rack: string, what: string, state: WindowState): st
   )
 }
 
-export function updateTimedOut(rack: string, what: string, timeoutMs: number, state: WindowState): string {
+export function updateTimedOut(
+  n: Naming,
+  rack: string,
+  what: string,
+  timeoutMs: number,
+  state: WindowState
+): string {
   return (
-    `The update of ${rack} (${what}) did not finish within ${formatDuration(timeoutMs)} (keyroll-timeout; ${seen(state)}): ` +
+    `The update of ${rack} (${what}) did not finish within ${formatDuration(timeoutMs)} (${n.ref('keyroll-timeout')}; ${seen(state)}): ` +
     'it may still finish on its own; run again later, and the run waits for it instead of starting another.'
   )
 }
 
-export function notRunningBefore(rack: string, timeoutMs: number, state: WindowState): string {
+export function notRunningBefore(n: Naming, rack: string, timeoutMs: number, state: WindowState): string {
   return (
-    `${rack} was still not running after ${formatDuration(timeoutMs)} (keyroll-timeout; ${seen(state)}), and a second update ` +
+    `${rack} was still not running after ${formatDuration(timeoutMs)} (${n.ref('keyroll-timeout')}; ${seen(state)}), and a second update ` +
     'must not be thrown at it while one runs: nothing was changed; run again when it is running.'
   )
 }

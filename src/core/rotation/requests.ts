@@ -5,6 +5,7 @@ import { errorField, parseJson } from '../http/json.ts'
 import { describeNetworkError, isTransientStatus, parseRetryAfter, retryTransient } from '../http/retry.ts'
 import { serverLine, serverText } from '../http/server-text.ts'
 import type { Log } from '../log.ts'
+import type { Naming } from '../naming.ts'
 import type { WindowTiming } from './window.ts'
 
 /**
@@ -28,6 +29,8 @@ export interface RotationContext {
   name: string
   clock: Clock
   log: Log
+  /** The front end's names for options, in every sentence. */
+  naming: Naming
   timing: WindowTiming
   timeoutMs: number
   retryForMs: number

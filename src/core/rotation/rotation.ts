@@ -41,13 +41,14 @@ export interface RotationOptions {
   timing?: Partial<WindowTiming>
 }
 
-export function rotationContext(options: Omit<RotationOptions, 'sshKeyStore' | 'naming'>): RotationContext {
+export function rotationContext(options: Omit<RotationOptions, 'sshKeyStore'>): RotationContext {
   return {
     api: options.api,
     rack: options.login.kind === 'console' ? options.login.rack : '',
     name: options.login.rack || options.api.host,
     clock: options.clock,
     log: options.log,
+    naming: options.naming,
     timing: { ...WINDOW_TIMING, ...options.timing },
     timeoutMs: options.timeoutMs,
     retryForMs: options.retryForMs,

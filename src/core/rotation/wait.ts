@@ -64,7 +64,7 @@ export async function endOfUpdate(ctx: RotationContext, options: WaitOptions): P
   const end = await waitForUpdate(ctx, { ...options, sawUpdating: true })
   if (end.kind === 'live') return end.ms
   if (end.kind === 'failed') throw new ConvoxError(updateFailed(ctx.name, options.what, end.state))
-  throw new ConvoxError(updateTimedOut(ctx.name, options.what, ctx.timeoutMs, end.state))
+  throw new ConvoxError(updateTimedOut(ctx.naming, ctx.name, options.what, ctx.timeoutMs, end.state))
 }
 
 /** Waits out an update found under way, before asking for one: never a second update meanwhile. */
@@ -75,7 +75,8 @@ export async function waitForRunning(
   deadline: number
 ): Promise<void> {
   const end = await waitForUpdate(ctx, { what, ask, sawUpdating: true, firstPollAfterMs: 0, deadline })
-  if (end.kind !== 'live') throw new ConvoxError(notRunningBefore(ctx.name, ctx.timeoutMs, end.state))
+  if (end.kind !== 'live')
+    throw new ConvoxError(notRunningBefore(ctx.naming, ctx.name, ctx.timeoutMs, end.state))
 }
 
 async function look(ctx: RotationContext, ask: Ask, elapsedMs: number): Promise<Seen> {
