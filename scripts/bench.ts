@@ -4,6 +4,7 @@
 // Run by Node 24 directly (type stripping), like the fakes.
 //   BENCH_RUNS=30          runs per start-up case, interleaved (at least 20)
 //   BENCH_REAL_KEYROLL=0   skip the real-time keyroll runs through the action (about 4 minutes)
+//   BENCH_ONLY=rotations   only the rotation windows of issue 18 (virtual clock, seconds)
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -20,6 +21,12 @@ import {
   requestsPerMinute,
   simulateKeyroll
 } from '../test-support/keyroll-windows.ts'
+import type { RotationKind, RotationMeasure } from '../test-support/rotation-windows.ts'
+import {
+  ROTATION_WINDOWS,
+  rotationRequestsPerMinute,
+  simulateRotation
+} from '../test-support/rotation-windows.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30)
 if (!(RUNS >= 20)) throw new Error(`BENCH_RUNS must be at least 20, not ${process.env.BENCH_RUNS}`)
@@ -234,5 +241,31 @@ async function keyroll(): Promise<void> {
     console.log(row(`${name} (real time, bundled action, HTTPS)`, [await realTime(phases)]))
 }
 
-await startup()
-await keyroll()
+/** Issue 18's windows: a v3 password rotated by Console, instance keys on v3 and v2 (virtual clock). */
+async function rotations(): Promise<void> {
+  console.log(
+    '\nRotations: delay from the update ending (Console running, the rack answering) to the last confirming check ' +
+      '(targets: median <= 5 s, worst <= 10 s), and requests per minute from the request that started it (target <= 20)'
+  )
+  console.log('| rotation | window | runs | median notice | worst notice | median req/min | worst req/min |')
+  console.log('|---|---|---|---|---|---|---|')
+  const kinds: RotationKind[] = ['console password', 'v3 instance key pair', 'v2 instance keys']
+  for (const kind of kinds) {
+    for (const [name, phases] of ROTATION_WINDOWS) {
+      const runs: RotationMeasure[] = []
+      for (let seed = 1; seed <= 200; seed++) runs.push(await simulateRotation(kind, phases, seed))
+      const notice = runs.map(m => m.noticeMs / 1000)
+      const perMinute = runs.map(rotationRequestsPerMinute)
+      console.log(
+        `| ${kind} | ${name} | ${runs.length} | ${fixed(median(notice))} s | ${fixed(Math.max(...notice))} s | ` +
+          `${fixed(median(perMinute))} | ${fixed(Math.max(...perMinute))} |`
+      )
+    }
+  }
+}
+
+if (process.env.BENCH_ONLY !== 'rotations') {
+  await startup()
+  await keyroll()
+}
+await rotations()

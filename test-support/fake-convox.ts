@@ -4,6 +4,8 @@ import type { ApiRequest, ApiResponse } from '../src/core/api.ts'
 import { NetworkError } from '../src/core/api.ts'
 import type { Clock } from '../src/core/clock.ts'
 import { REQUEST_TIMEOUT_MS } from '../src/core/http/request-defaults.ts'
+import type { ConsoleRackModel, ConsoleRackOptions } from './fake-console-racks.ts'
+import { consoleRackModel } from './fake-console-racks.ts'
 import { verifyRackToken } from './rack-tokens.ts'
 import { listenOnLoopback, testTls } from './tls.ts'
 
@@ -72,6 +74,8 @@ export interface RackModelOptions {
    * expired, on every route; other users are compared with the password as before.
    */
   tokens?: { signingKey: string }
+  /** The rack's Console record and its updates, and its instance keyroll (fake-console-racks.ts). */
+  console?: ConsoleRackOptions
 }
 
 export interface FakeConvoxOptions extends RackModelOptions {
@@ -79,7 +83,7 @@ export interface FakeConvoxOptions extends RackModelOptions {
   /** kind console. */
   users?: ConsoleUser[]
   deployKeys?: string[]
-  racks?: Array<Partial<FakeRack> & { name: string; org: string }>
+  racks?: Array<Partial<FakeRack> & { name: string; org: string; console?: ConsoleRackOptions }>
 }
 
 export type Fault =
@@ -142,6 +146,8 @@ export interface FakeConvox {
   /** The rack (kind rack) or the Console racks by `org/name`. */
   rack: FakeRack
   consoleRacks: Map<string, FakeRack>
+  /** The Console records and instance keys of those racks, by `org/name`; `''` for a direct Rack's. */
+  rotations: Map<string, ConsoleRackModel>
   /** Makes the next `times` requests matching `path` and `method` (all when omitted) fail this way. */
   fail(fault: Fault, options?: FaultOptions): void
   keyroll: KeyrollRecord
@@ -168,6 +174,8 @@ export type FakeOutcome = FakeAnswer | { reset: true } | { hang: true }
 export interface RackModel {
   rack: FakeRack
   keyroll: KeyrollRecord
+  /** Console's record of the rack, its updates and its instance keys. */
+  console: ConsoleRackModel
   /**
    * Answers one request as the rack would now: window phase, status, keys. `trusted` skips the
    * rack's own authentication, as for requests Console proxies.
@@ -202,6 +210,7 @@ export function createRackModel(
 
 function modelFor(rack: FakeRack, options: RackModelOptions, clock: RackModelClock): RackModel {
   const keyroll: KeyrollRecord = { puts: 0 }
+  const rotation = consoleRackModel(rack, options.console ?? {}, clock)
   let windowEndsAt: number | undefined
 
   function settle(): void {
@@ -271,6 +280,7 @@ function modelFor(rack: FakeRack, options: RackModelOptions, clock: RackModelClo
 
   function handle(request: FakeRequest, trusted = false): FakeOutcome {
     settle()
+    rotation.status()
     const current = trusted ? 'steady' : mode()
     if (current === 'reset') return { reset: true }
     if (current === '502' || current === '503') {
@@ -294,10 +304,12 @@ function modelFor(rack: FakeRack, options: RackModelOptions, clock: RackModelClo
     if (request.method === 'GET' && request.path === '/auth') return text(200, 'ok\n')
     if (request.method === 'GET' && request.path === '/system') return json(200, systemBody(rack))
     if (request.method === 'PUT' && request.path === '/system') return put(request.body)
+    if (request.method === 'POST' && request.path === '/instances/keyroll')
+      return rotation.handleProxied(request)!
     return text(404, 'not found\n')
   }
 
-  return { rack, keyroll, handle, settle }
+  return { rack, keyroll, console: rotation, handle, settle }
 }
 
 function systemBody(r: FakeRack): unknown {
@@ -387,7 +399,7 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
   for (const r of options.racks ?? []) {
     consoleModels.set(
       `${r.org}/${r.name}`,
-      modelFor({ ...RACK_DEFAULTS, ...r }, {}, { now: Date.now, random: Math.random })
+      modelFor({ ...RACK_DEFAULTS, ...r }, { console: r.console }, { now: Date.now, random: Math.random })
     )
   }
   const consoleRacks = new Map([...consoleModels].map(([name, m]) => [name, m.rack]))
@@ -410,7 +422,12 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
       return text(401, 'invalid authentication\n')
     }
     if (!user && !deployKey) return text(401, 'invalid authentication\n')
+    const recordAnswer = consoleModels
+      .get(request.path.slice('/racks/'.length))
+      ?.console.handleRecord(request)
+    if (recordAnswer) return recordAnswer
     if (request.method === 'GET' && request.path === '/racks') {
+      for (const m of consoleModels.values()) m.console.status()
       return json(
         200,
         [...consoleRacks.values()].map(r => ({
@@ -426,7 +443,7 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
     if (!rackName) return json(404, { error: 'no rack specified' })
     const target = consoleModels.get(rackName)
     if (!target) return json(404, { error: `could not find rack: ${rackName}` })
-    return target.handle(request, true)
+    return target.console.handleProxied(request) ?? target.handle(request, true)
   }
 
   const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -484,6 +501,7 @@ export async function startFakeConvox(options: FakeConvoxOptions): Promise<FakeC
     requests,
     rack: model.rack,
     consoleRacks,
+    rotations: new Map([['', model.console], ...[...consoleModels].map(([n, m]) => [n, m.console] as const)]),
     keyroll: model.keyroll,
     fail: faults.add,
     close() {

@@ -39,6 +39,8 @@ describe('parseInputs', () => {
       updateSecret: '',
       updateSecretEnvironment: '',
       githubToken: '',
+      instancesKeyroll: false,
+      sshKeySecret: '',
       cliVersion: '',
       cliDownloadUrl: '',
       cliToken: ''

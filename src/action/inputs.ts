@@ -5,6 +5,7 @@ import { normaliseHost } from '../core/host.ts'
 import { INPUT_NAMING } from './naming.ts'
 import { checkCliDownloadUrl, checkCliVersion, cleanKey, parseBoolean } from '../core/options.ts'
 import { resolveLogin } from '../core/resolve.ts'
+import { checkInstancesOptions, checkSshKeySecretName } from '../core/rotation/options.ts'
 
 /**
  * Every input of the action, typed and checked in one place. Nothing else reads inputs, and
@@ -31,6 +32,9 @@ export interface Inputs {
   retryForMs: number
   keyroll: boolean
   keyrollTimeoutMs: number
+  /** Roll the instances' SSH key; a v3 rack's private key goes to the secret `sshKeySecret`. */
+  instancesKeyroll: boolean
+  sshKeySecret: string
   passwordNext: string
   updateSecret: string
   updateSecretEnvironment: string
@@ -91,6 +95,21 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     )
   }
 
+  const instancesKeyroll = bool('instances-keyroll', false)
+  const sshKeySecret = text('ssh-key-secret')
+  checkInstancesOptions(
+    { instancesKeyroll, validate, sshKeyStores: sshKeySecret ? ['ssh-key-secret'] : [] },
+    INPUT_NAMING
+  )
+  if (sshKeySecret) {
+    checkSshKeySecretName(sshKeySecret, 'ssh-key-secret', INPUT_NAMING)
+    if (!githubToken) {
+      throw new InputError(
+        'ssh-key-secret needs a github-token that may write Actions secrets: pass a fine-grained token or a GitHub App token.'
+      )
+    }
+  }
+
   const cliVersion = text('cli-version')
   const cliDownloadUrl = text('cli-download-url')
   checkCliVersion(cliVersion, INPUT_NAMING)
@@ -103,6 +122,8 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     logout: bool('logout', true),
     keyroll,
     keyrollTimeoutMs,
+    instancesKeyroll,
+    sshKeySecret,
     passwordNext,
     updateSecret,
     updateSecretEnvironment,

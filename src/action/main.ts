@@ -58,6 +58,7 @@ export async function run(): Promise<void> {
         // The proxy variables (HTTPS_PROXY, NO_PROXY) as the runner set them: core reads no environment.
         login: flowLogin(inputs, actor.value, process.env),
         keyroll: inputs.keyroll ? keyrollOptions(inputs) : undefined,
+        instancesKeyroll: inputs.instancesKeyroll ? instancesKeyrollOptions(inputs) : undefined,
         cli: inputs.cliVersion ? cliOptions(inputs) : undefined,
         exportEnv: inputs.exportEnv,
         exportActor: actor.export,
@@ -93,6 +94,24 @@ function keyrollOptions(inputs: Inputs): NonNullable<Parameters<typeof runFlow>[
           token: inputs.githubToken,
           name: inputs.updateSecret,
           environment: inputs.updateSecretEnvironment || undefined,
+          clock: realClock,
+          log: actionLog,
+          naming: INPUT_NAMING,
+          retryForMs: inputs.retryForMs
+        })
+      : undefined
+  }
+}
+
+function instancesKeyrollOptions(
+  inputs: Inputs
+): NonNullable<Parameters<typeof runFlow>[0]['instancesKeyroll']> {
+  return {
+    timeoutMs: inputs.keyrollTimeoutMs,
+    sshKeyStore: inputs.sshKeySecret
+      ? gitHubSecretStoreFromEnv(process.env, {
+          token: inputs.githubToken,
+          name: inputs.sshKeySecret,
           clock: realClock,
           log: actionLog,
           naming: INPUT_NAMING,

@@ -3,7 +3,14 @@ import { formatExpiry } from '../core/credential.ts'
 import type { FlowResult } from '../core/flow.ts'
 
 /** The job summary: what was done, never a secret. Skipped outside GitHub Actions. */
-export async function writeSummary({ login: result, keyroll, cli, token, actor }: FlowResult): Promise<void> {
+export async function writeSummary({
+  login: result,
+  keyroll,
+  rotation,
+  cli,
+  token,
+  actor
+}: FlowResult): Promise<void> {
   // core.summary throws without the file; a runner always sets it, a local run does not.
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const rows: Array<[string, string]> = [
@@ -27,6 +34,14 @@ export async function writeSummary({ login: result, keyroll, cli, token, actor }
         keyroll.oldKeyRevoked ? 'yes' : 'no: the rack still accepts it until its API restarts'
       ]
     )
+  }
+  if (rotation?.password) {
+    const how = rotation.password.resumed ? 'waited for an update under way' : 'rotated by Console'
+    rows.push(['Rack password', `${how} in ${rotation.password.seconds}s`])
+  }
+  if (rotation?.instances) {
+    const { seconds, keyPairName } = rotation.instances
+    rows.push(['Instance SSH keys', `rolled in ${seconds}s${keyPairName ? `: key pair ${keyPairName}` : ''}`])
   }
   if (cli) {
     rows.push(['Convox CLI', `${cli.version} at ${cli.path}${cli.cached ? ' (from the tool cache)' : ''}`])

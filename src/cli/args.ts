@@ -54,7 +54,20 @@ const KEYROLL_FLAGS: FlagSpec[] = [
   { name: 'github-repo', value: 'OWNER/NAME', help: "the secret's repository (GITHUB_REPOSITORY)" },
   { name: 'github-environment', value: 'E', help: 'an environment secret of that environment' },
   { name: 'gitlab-variable', value: 'NAME', help: 'GitLab CI/CD variable holding the key (GITLAB_TOKEN)' },
-  { name: 'gitlab-project', value: 'ID', help: "the variable's project (CI_PROJECT_ID)" }
+  { name: 'gitlab-project', value: 'ID', help: "the variable's project (CI_PROJECT_ID)" },
+  { name: 'instances', help: "then roll the instances' SSH key (convox instances keyroll)" },
+  { name: 'instances-only', help: "roll only the instances' SSH key, not the password" },
+  {
+    name: 'ssh-key-github-secret',
+    value: 'NAME',
+    help: 'v3: GitHub Actions secret for the new instance private key'
+  },
+  {
+    name: 'ssh-key-gitlab-variable',
+    value: 'NAME',
+    help: 'v3: GitLab CI/CD variable for it (an existing file variable)'
+  },
+  { name: 'ssh-key-file', value: 'F', help: 'v3: a file (mode 0600) for it, which you then store' }
 ]
 
 /** Every command's flags. */
@@ -101,7 +114,8 @@ export const FLAGS: Record<Command, FlagSpec[]> = {
 export const SUMMARY: Record<Command, string> = {
   login: 'log in to a Console or Rack and hand the login to later steps',
   logout: 'undo the last login on a settings directory',
-  keyroll: 'log in, then roll the Rack API key, keeping it in a secret store',
+  keyroll:
+    "log in, then roll the Rack API key (a v3 rack's through Console) and, with --instances, the instances' SSH key",
   'install-cli': 'install the Convox CLI into a cache and put it on PATH',
   status: 'say which host, key, rack and settings the Convox CLIs would use now'
 }
@@ -129,6 +143,8 @@ const COMMAND_OF_INPUT: Record<string, string> = {
   'keyroll-timeout': '--timeout',
   'password-next': '--next-password-file',
   'update-secret': '--github-secret',
+  'instances-keyroll': '--instances',
+  'ssh-key-secret': '--ssh-key-github-secret',
   'update-secret-environment': '--github-environment',
   'github-token': 'GITHUB_TOKEN',
   'cli-version': '--version',

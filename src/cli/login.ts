@@ -36,9 +36,11 @@ export async function login(
 
   let record: LoginRecord
   let store: SecretStore | undefined
+  let sshKeyStore: SecretStore | undefined
   try {
     record = new LoginRecord(settings.stateFile)
-    store = keyroll && makeStore(keyroll, log, ctx)
+    store = keyroll?.store && makeStore(keyroll.store, keyroll, log, ctx)
+    sshKeyStore = keyroll?.sshKeyStore && makeStore(keyroll.sshKeyStore, keyroll, log, ctx)
   } catch (error) {
     return failure(error, log)
   }
@@ -65,11 +67,17 @@ export async function login(
     const result = await runFlow(
       {
         login: flowLogin(settings, settings.actor.value, env),
-        keyroll: keyroll && {
-          timeoutMs: keyroll.keyrollTimeoutMs,
-          passwordNext: keyroll.passwordNext || undefined,
-          store
-        },
+        keyroll: keyroll?.rollPassword
+          ? {
+              timeoutMs: keyroll.keyrollTimeoutMs,
+              passwordNext: keyroll.passwordNext || undefined,
+              store,
+              needsStore: true
+            }
+          : undefined,
+        instancesKeyroll: keyroll?.instances
+          ? { timeoutMs: keyroll.keyrollTimeoutMs, sshKeyStore }
+          : undefined,
         exportEnv: true,
         exportActor: settings.actor.export,
         env,
@@ -81,7 +89,7 @@ export async function login(
     // The core saves the journal before each change; a login that changed nothing is recorded
     // here, so that each logout undoes exactly one login.
     record.save(journal)
-    if (keyroll?.store.kind === 'file') {
+    if (keyroll?.store?.kind === 'file' && result.keyroll) {
       log.warning(
         `The rack now uses the new key, which is only in ${keyroll.nextPasswordFile}: store it where your CI keeps the key ` +
           '(CONVOX_PASSWORD) now, then delete the file.'
@@ -92,7 +100,7 @@ export async function login(
     )
   } catch (error) {
     code = failure(error, log)
-    if (keyroll?.store.kind === 'file' && last?.outputs.password) {
+    if (keyroll?.store?.kind === 'file' && last?.outputs.password) {
       log.info(
         `The new key may be in use already and is in ${keyroll.nextPasswordFile}: run again with --next-password-file ` +
           `${keyroll.nextPasswordFile} to finish, and keep that file until then.`

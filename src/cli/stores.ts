@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { realClock } from '../core/clock.ts'
 import { ConvoxError, InputError } from '../core/errors.ts'
-import { cleanKey } from '../core/options.ts'
+import { checkGitHubSecretName, cleanKey } from '../core/options.ts'
+import { checkInstancesOptions, checkSshKeySecretName } from '../core/rotation/options.ts'
+import { writeAtomic } from '../core/settings/files.ts'
 import { GitHubSecretStore } from '../core/stores/github.ts'
 import { GitLabVariableStore } from '../core/stores/gitlab.ts'
 import { KeyFileStore } from '../core/stores/key-file.ts'
@@ -15,8 +17,10 @@ import type { Context, LoginSettings } from './options.ts'
 import { loginSettings, namingOf, text, usage } from './options.ts'
 
 /**
- * The keyroll's flags: where the new key goes (a GitHub secret, a GitLab variable or a file), the
- * pending key of an earlier roll, and the store object the core's keyroll writes through.
+ * The keyroll's flags: where the keys it makes go (the rack password's new key: a GitHub secret, a
+ * GitLab variable or a file; a v3 rack's new instance private key: --ssh-key-github-secret,
+ * --ssh-key-gitlab-variable, --ssh-key-file), the pending key of an earlier roll, and the store
+ * objects the core writes through.
  */
 
 export type StoreSettings =
@@ -24,11 +28,20 @@ export type StoreSettings =
   | { kind: 'gitlab'; name: string; project: string; token: string; apiUrl: string }
   | { kind: 'file' }
 
-/** A keyroll's options: a login's (its keyrollTimeoutMs and passwordNext among them) and its store. */
+/** The instance private key's store: a file is written as it is, with nothing beside it. */
+export type SshKeyStoreSettings = StoreSettings & { file?: string }
+
+/** A keyroll's options: a login's (its keyrollTimeoutMs and passwordNext among them) and its stores. */
 export interface KeyrollSettings extends LoginSettings {
+  /** False with --instances-only. */
+  rollPassword: boolean
+  instances: boolean
   /** Without another store, the new key's file. */
   nextPasswordFile?: string
-  store: StoreSettings
+  /** None on a Console login (--rack): a v3 rack's password stays with Console; core/rotation/plan.ts decides. */
+  store?: StoreSettings
+  /** Where a v3 rack's new instance private key goes. */
+  sshKeyStore?: SshKeyStoreSettings
 }
 
 export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
@@ -42,10 +55,23 @@ export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
   return usage('keyroll', () => {
     const nextFlag = text(flags, 'next-password-file')
     const nextPasswordFile = nextFlag ? resolve(ctx.cwd, nextFlag) : undefined
-    const store = storeSettings(flags, ctx, nextPasswordFile)
+    const instancesOnly = flags['instances-only'] === true
+    const instances = instancesOnly || flags.instances === true
+    const sshKeyStore = sshKeyStoreSettings(flags, ctx, instances, login.validate)
+    const passwordFlag = ['github-secret', 'gitlab-variable', 'next-password-file'].find(
+      flag => instancesOnly && text(flags, flag)
+    )
+    if (passwordFlag) {
+      throw new InputError(
+        `--${passwordFlag} is for the rack password, which --instances-only does not roll: remove it, or use --instances to roll both.`
+      )
+    }
+    // A Console login may name a v3 rack, whose password Console keeps: whether a store is needed
+    // is known once the rack has answered (core/rotation/plan.ts).
+    const store = instancesOnly ? undefined : storeSettings(flags, ctx, nextPasswordFile, !!login.rack)
     let passwordNext = ''
     if (nextPasswordFile) {
-      if (store.kind === 'file') checkWritableDir(nextPasswordFile, '--next-password-file')
+      if (store?.kind === 'file') checkWritableDir(nextPasswordFile, '--next-password-file')
       // A missing or empty file is no pending key: the last roll finished, or there was none.
       const raw = existsSync(nextPasswordFile) ? readText(nextPasswordFile, '--next-password-file') : ''
       ctx.secrets.push(raw.trim())
@@ -56,12 +82,54 @@ export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
         'the file must hold one key on one line'
       ).trim()
     }
-    return { ...login, passwordNext, nextPasswordFile, store }
+    return {
+      ...login,
+      rollPassword: !instancesOnly,
+      instances,
+      passwordNext,
+      nextPasswordFile,
+      store,
+      sshKeyStore
+    }
   })
 }
 
-function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | undefined): StoreSettings {
-  const { env } = ctx
+function sshKeyStoreSettings(
+  flags: Flags,
+  ctx: Context,
+  instances: boolean,
+  validate: boolean
+): SshKeyStoreSettings | undefined {
+  const naming = namingOf(ctx)
+  const given = ['ssh-key-github-secret', 'ssh-key-gitlab-variable', 'ssh-key-file'].filter(f =>
+    text(flags, f)
+  )
+  // The shared rule names options by their input names; ssh-key-secret is --ssh-key-github-secret here.
+  const asInput = (flag: string) => (flag === 'ssh-key-github-secret' ? 'ssh-key-secret' : flag)
+  checkInstancesOptions({ instancesKeyroll: instances, validate, sshKeyStores: given.map(asInput) }, naming)
+  const file = text(flags, 'ssh-key-file')
+  if (file) {
+    const path = resolve(ctx.cwd, file)
+    checkWritableDir(path, '--ssh-key-file')
+    return { kind: 'file', file: path }
+  }
+  const github = text(flags, 'ssh-key-github-secret')
+  if (github) checkSshKeySecretName(github, 'ssh-key-secret', naming)
+  return secretStoreSettings(ctx, github, text(flags, 'ssh-key-gitlab-variable'), {
+    github: '--ssh-key-github-secret',
+    gitlab: '--ssh-key-gitlab-variable',
+    repo: text(flags, 'github-repo'),
+    environment: undefined,
+    project: text(flags, 'gitlab-project')
+  })
+}
+
+function storeSettings(
+  flags: Flags,
+  ctx: Context,
+  nextPasswordFile: string | undefined,
+  deferred: boolean
+): StoreSettings | undefined {
   const github = text(flags, 'github-secret')
   const gitlab = text(flags, 'gitlab-variable')
   for (const [flag, needs] of [
@@ -69,7 +137,7 @@ function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | un
     ['github-environment', 'github-secret'],
     ['gitlab-project', 'gitlab-variable']
   ] as const) {
-    if (text(flags, flag) && !text(flags, needs)) {
+    if (text(flags, flag) && !text(flags, needs) && !text(flags, `ssh-key-${needs}`)) {
       throw new InputError(
         `--${flag} is given without --${needs}: name the ${needs.split('-')[1]} to update in --${needs}.`
       )
@@ -78,19 +146,49 @@ function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | un
   if (github && gitlab) {
     throw new InputError('Both --github-secret and --gitlab-variable are given: keep the key in one store.')
   }
+  if (github) checkGitHubSecretName(github, namingOf(ctx))
+  const store = secretStoreSettings(ctx, github, gitlab, {
+    github: '--github-secret',
+    gitlab: '--gitlab-variable',
+    repo: text(flags, 'github-repo'),
+    environment: text(flags, 'github-environment') || undefined,
+    project: text(flags, 'gitlab-project')
+  })
+  if (store) return store
+  if (nextPasswordFile) return { kind: 'file' }
+  if (deferred) return undefined
+  throw new InputError(
+    'A keyroll makes a new key, which needs somewhere to go: pass --github-secret NAME, --gitlab-variable NAME, ' +
+      'or --next-password-file F to have it written to a file you then store.'
+  )
+}
+
+/** A GitHub Actions secret or a GitLab CI/CD variable, with the token and place each needs; none when neither is named. */
+function secretStoreSettings(
+  ctx: Context,
+  github: string,
+  gitlab: string,
+  where: { github: string; gitlab: string; repo: string; environment?: string; project: string }
+): StoreSettings | undefined {
+  const { env } = ctx
   if (github) {
     const token = (env.GITHUB_TOKEN ?? '').trim()
-    const repository = text(flags, 'github-repo') || (env.GITHUB_REPOSITORY ?? '').trim()
+    if (!token) {
+      throw new InputError(
+        `${where.github} needs a GITHUB_TOKEN that may write Actions secrets: a fine-grained token or a GitHub App token.`
+      )
+    }
+    const repository = where.repo || (env.GITHUB_REPOSITORY ?? '').trim()
     if (!repository) {
       throw new InputError(
-        '--github-secret needs a repository: pass --github-repo owner/name (or set GITHUB_REPOSITORY).'
+        `${where.github} needs a repository: pass --github-repo owner/name (or set GITHUB_REPOSITORY).`
       )
     }
     return {
       kind: 'github',
       name: github,
       repository,
-      environment: text(flags, 'github-environment') || undefined,
+      environment: where.environment,
       token,
       apiUrl: env.GITHUB_API_URL || 'https://api.github.com'
     }
@@ -100,36 +198,35 @@ function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | un
     if (!token) {
       throw new InputError(
         env.CI_JOB_TOKEN
-          ? '--gitlab-variable needs GITLAB_TOKEN: CI_JOB_TOKEN cannot write CI/CD variables. Set GITLAB_TOKEN (a masked variable) to a ' +
+          ? `${where.gitlab} needs GITLAB_TOKEN: CI_JOB_TOKEN cannot write CI/CD variables. Set GITLAB_TOKEN (a masked variable) to a ` +
               'project or group access token with the api scope and the Maintainer role.'
-          : '--gitlab-variable needs GITLAB_TOKEN set to a project or group access token with the api scope and the Maintainer role.'
+          : `${where.gitlab} needs GITLAB_TOKEN set to a project or group access token with the api scope and the Maintainer role.`
       )
     }
-    const project = text(flags, 'gitlab-project') || (env.CI_PROJECT_ID ?? '').trim()
+    const project = where.project || (env.CI_PROJECT_ID ?? '').trim()
     if (!project) {
       throw new InputError(
-        '--gitlab-variable needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).'
+        `${where.gitlab} needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).`
       )
     }
     const apiUrl = (env.CI_API_V4_URL ?? '').trim()
     if (!apiUrl) {
       throw new InputError(
-        "--gitlab-variable needs GitLab's API URL in CI_API_V4_URL, such as https://gitlab.com/api/v4 (GitLab CI sets it in every job)."
+        `${where.gitlab} needs GitLab's API URL in CI_API_V4_URL, such as https://gitlab.com/api/v4 (GitLab CI sets it in every job).`
       )
     }
     return { kind: 'gitlab', name: gitlab, project, token, apiUrl }
   }
-  if (!nextPasswordFile) {
-    throw new InputError(
-      'A keyroll makes a new key, which needs somewhere to go: pass --github-secret NAME, --gitlab-variable NAME, ' +
-        'or --next-password-file F to have it written to a file you then store.'
-    )
-  }
-  return { kind: 'file' }
+  return undefined
 }
 
-export function makeStore(keyroll: KeyrollSettings, log: CliLog, ctx: Context): SecretStore {
-  const { store } = keyroll
+/** The store object the core writes a key through, for the settings of one store. */
+export function makeStore(
+  store: SshKeyStoreSettings,
+  keyroll: KeyrollSettings,
+  log: CliLog,
+  ctx: Context
+): SecretStore {
   const common = { clock: realClock, log, naming: namingOf(ctx), retryForMs: undefined, proxyEnv: ctx.env }
   try {
     if (store.kind === 'github') {
@@ -151,9 +248,22 @@ export function makeStore(keyroll: KeyrollSettings, log: CliLog, ctx: Context): 
         name: store.name
       })
     }
+    if (store.file) return privateKeyFile(store.file)
     return new KeyFileStore(keyroll.nextPasswordFile!)
   } catch (error) {
     if (error instanceof ConvoxError) throw new UsageError(error.message, 'keyroll')
     throw error
+  }
+}
+
+/** A v3 rack's new instance private key, written once (mode 0600) for the caller to store. */
+function privateKeyFile(file: string): SecretStore {
+  const unused = () => Promise.reject(new Error('an SSH key file holds one key'))
+  return {
+    describe: () => `the file ${file}`,
+    writeCurrent: async key => writeAtomic(file, key),
+    writeNext: unused,
+    deleteNext: unused,
+    close: () => undefined
   }
 }

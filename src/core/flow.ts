@@ -7,14 +7,17 @@ import { checkTokenExpiry, formatExpiry, parseToken } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import type { KeyrollResult } from './keyroll/keyroll.ts'
 import { KeyrollError, runKeyroll } from './keyroll/keyroll.ts'
-import { refuseUnsupported } from './keyroll/preflight.ts'
 import { checkKeyrollKey } from './options.ts'
 import type { Log } from './log.ts'
 import type { Naming } from './naming.ts'
 import type { Login, LoginOptions, LoginResult } from './login.ts'
 import { login, loginVariables } from './login.ts'
+import type { RotationPlan } from './rotation/plan.ts'
+import { planRotation } from './rotation/plan.ts'
+import type { RotationResult } from './rotation/rotation.ts'
+import { rotationContext, runRotations } from './rotation/rotation.ts'
 import type { SecretStore } from './stores/store.ts'
-import { rackUrls } from './secrets.ts'
+import { rackUrls, secretForms } from './secrets.ts'
 import type { Journal } from './settings/journal.ts'
 import { writeSettings } from './settings/settings.ts'
 import { RejectedKeyError } from './validate.ts'
@@ -56,6 +59,14 @@ export interface FlowOptions {
     /** The pending key of an earlier roll that may not have finished. */
     passwordNext?: string
     store?: SecretStore
+    /** The command needs a store for a v2 rack's new key; the action has its password output. */
+    needsStore?: boolean
+  }
+  /** Set to roll the instances' SSH key after the login (and after a keyroll). */
+  instancesKeyroll?: {
+    timeoutMs: number
+    /** Where a v3 rack's new private key goes. */
+    sshKeyStore?: SecretStore
   }
   cli?: Omit<InstallCliOptions, 'log' | 'clock' | 'naming'>
   /** Whether the login's variables go to later steps (`export-env`). */
@@ -73,6 +84,8 @@ export interface FlowResult {
   /** The key the settings hold at the end: the new one after a keyroll. */
   password: string
   keyroll?: KeyrollResult
+  /** A v3 rack's password rotated through Console, instance SSH keys rolled. */
+  rotation?: RotationResult
   cli?: InstalledCli
   /** The rack access token's claims, for a token login. */
   token?: TokenCredential
@@ -103,7 +116,30 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
     : undefined
   if (cli) frontend.addPath(cli.dir)
 
-  const session = await logIn(options, frontend)
+  let plan: RotationPlan = {}
+  const session = await logIn(options, frontend, async (result, api) => {
+    if (!api || (!options.keyroll && !options.instancesKeyroll)) return
+    plan = await planRotation(
+      {
+        password: !!options.keyroll,
+        passwordStore: !!options.keyroll?.store || !options.keyroll?.needsStore,
+        instances: !!options.instancesKeyroll,
+        sshKeyStore: options.instancesKeyroll?.sshKeyStore
+      },
+      result,
+      rotationContext({
+        api,
+        login: result,
+        timeoutMs: 0,
+        retryForMs: options.login.retryForMs,
+        clock: options.clock,
+        log,
+        naming: frontend.naming,
+        forms: secretForms(options.login.password, options.login.host)
+      }),
+      frontend.naming
+    )
+  })
   try {
     const { result } = session
     let password = session.password
@@ -124,28 +160,63 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
     const publish = () => frontend.publish(handover(options, log, result, password, outputs))
     // Before a keyroll, so that steps which run after a failed roll still have a login.
     publish()
-    if (!options.keyroll) return { login: result, password, cli, token, actor }
+    if (!options.keyroll && !options.instancesKeyroll) return { login: result, password, cli, token, actor }
 
-    const keyroll = await rollKey(options, frontend, session)
-    password = keyroll.password
-    for (const url of rackUrls(result.host, password)) log.secret(url)
-    writeSettings(
-      [{ file: 'auth', key: result.host, value: password }],
-      options.journal,
+    let keyroll: KeyrollResult | undefined
+    if (plan.password === 'rack') {
+      keyroll = await rollKey(options, frontend, session)
+      password = keyroll.password
+      for (const url of rackUrls(result.host, password)) log.secret(url)
+      writeSettings(
+        [{ file: 'auth', key: result.host, value: password }],
+        options.journal,
+        log,
+        naming,
+        journal => frontend.saveJournal(journal)
+      )
+      Object.assign(outputs, {
+        password,
+        'keyroll-seconds': String(keyroll.seconds),
+        'old-key-revoked': String(keyroll.oldKeyRevoked)
+      })
+      publish()
+    }
+    const rotation = await runRotations(plan, {
+      // A direct rack's instance keyroll goes with the key the rack uses now.
+      api: session.api!.withPassword(password),
+      login: result,
+      timeoutMs: options.instancesKeyroll?.timeoutMs ?? options.keyroll!.timeoutMs,
+      retryForMs: options.login.retryForMs,
+      sshKeyStore: options.instancesKeyroll?.sshKeyStore,
+      clock: options.clock,
       log,
-      naming,
-      journal => frontend.saveJournal(journal)
-    )
-    Object.assign(outputs, {
-      password,
-      'keyroll-seconds': String(keyroll.seconds),
-      'old-key-revoked': String(keyroll.oldKeyRevoked)
+      naming: frontend.naming,
+      forms: secretForms(password, result.host)
     })
+    Object.assign(outputs, rotationOutputs(plan, keyroll, rotation))
     publish()
-    return { login: result, password, keyroll, cli, token, actor }
+    return { login: result, password, keyroll, rotation, cli, token, actor }
   } finally {
     session.api?.close()
     options.keyroll?.store?.close()
+  }
+}
+
+/** What was rotated and how long each took; the new key pair's name, never its private key. */
+function rotationOutputs(
+  plan: RotationPlan,
+  keyroll: KeyrollResult | undefined,
+  rotation: RotationResult
+): Record<string, string> {
+  const rotated = [plan.password && 'rack-password', plan.instances && 'instance-keys'].filter(Boolean)
+  const passwordSeconds = keyroll?.seconds ?? rotation.password?.seconds
+  return {
+    rotated: rotated.join(','),
+    ...(passwordSeconds !== undefined && { 'keyroll-seconds': String(passwordSeconds) }),
+    ...(rotation.instances && {
+      'instances-keyroll-seconds': String(rotation.instances.seconds),
+      'key-pair-name': rotation.instances.keyPairName ?? ''
+    })
   }
 }
 
@@ -200,15 +271,14 @@ interface Session extends Login {
 const RECOVERY_RETRY_MS = 3000
 const RECOVERY_RETRY_JITTER_MS = 1000
 
-async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session> {
+async function logIn(
+  options: FlowOptions,
+  frontend: Frontend,
+  beforeWrite: LoginOptions['beforeWrite']
+): Promise<Session> {
   const { clock, journal } = options
   const { log, naming } = frontend
   const saveJournal = (j: Journal) => frontend.saveJournal(j)
-  // A keyroll the host will refuse (a Console, a v3 rack) is refused once the API has said which
-  // it is, and before the settings are written: a refusal leaves nothing to undo.
-  const beforeWrite = options.keyroll
-    ? (result: LoginResult) => refuseUnsupported(result.kind, result.rackVersion)
-    : undefined
   const attempt = async (password: string): Promise<Session> => ({
     ...(await login({ ...options.login, password, clock, log, naming, journal, saveJournal, beforeWrite })),
     password

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from './api.ts'
 import { ConvoxApi } from './api.ts'
 import type { Clock } from './clock.ts'
+import { formatDuration } from './clock.ts'
 import type { BasicUser } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import { PUBLIC_CONSOLE_HOST } from './host.ts'
@@ -14,7 +15,7 @@ import type { Edit } from './settings/settings.ts'
 import { checkSettings, writeSettings } from './settings/settings.ts'
 import { protectionNote } from './settings/modes.ts'
 import type { ApiContext, HostKind, SystemInfo } from './validate.ts'
-import { identify, listConsoleRacks, resolveRack, systemInfo } from './validate.ts'
+import { identify, listConsoleRacks, RejectedKeyError, resolveRack, systemInfo } from './validate.ts'
 
 export interface LoginOptions {
   host: string
@@ -39,9 +40,9 @@ export interface LoginOptions {
   saveJournal?: (journal: Journal) => void
   /**
    * The last say on what the API found, before anything is written: a refusal here (a keyroll
-   * that a Console or a v3 rack would refuse) leaves the settings directory as it was.
+   * or a rotation the host would refuse) leaves the settings directory as it was.
    */
-  beforeWrite?: (result: LoginResult) => void
+  beforeWrite?: (result: LoginResult, api: ConvoxApi | undefined) => Promise<void>
 }
 
 export interface LoginResult {
@@ -91,7 +92,7 @@ export async function login(options: LoginOptions): Promise<Login> {
     result = unvalidatedLogin(options)
   }
   try {
-    options.beforeWrite?.(result)
+    await options.beforeWrite?.(result, api)
     const edits = settingsEdits(result, password, options.user)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
       const written = writeSettings(edits, options.journal, log, options.naming, options.saveJournal)
@@ -153,7 +154,7 @@ export async function checkLogin(
 }
 
 async function validatedLogin(
-  options: Pick<LoginOptions, 'host' | 'log' | 'rack' | 'configDir' | 'naming'>,
+  options: Pick<LoginOptions, 'host' | 'log' | 'rack' | 'configDir' | 'naming' | 'clock' | 'retryForMs'>,
   ctx: ApiContext
 ): Promise<LoginResult> {
   const { host, log } = options
@@ -170,7 +171,7 @@ async function validatedLogin(
   if (identity.kind === 'console' && options.rack) {
     ;[rack, system] = await log.group(`Switch to rack ${options.rack}`, async () => {
       const name = resolveRack(host, options.rack, await listConsoleRacks(ctx), options.naming)
-      const info = await systemInfo(ctx, name)
+      const info = await systemThroughConsole(ctx, name, options)
       log.info(`Switched to ${name}: ${info.status}, version ${info.version} on ${info.provider}.`)
       return [name, info] as const
     })
@@ -200,6 +201,35 @@ async function validatedLogin(
     userId: identity.userId,
     configDir: options.configDir,
     checked
+  }
+}
+
+/** How long to wait before asking Console's proxy again after the rack refused it. */
+const PROXY_REFUSED_RETRY_MS = 2000
+
+/**
+ * `GET /system` through Console, which has just accepted the key: a 401 here is the rack refusing
+ * Console's copy of its password, as while Console rotates it and the rack's API restarts (a run
+ * after one cut short finds it so). Asked again within retry-for, then said as it is.
+ */
+async function systemThroughConsole(
+  ctx: ApiContext,
+  rack: string,
+  options: Pick<LoginOptions, 'clock' | 'log' | 'retryForMs'>
+): Promise<SystemInfo> {
+  const { clock, log } = options
+  const start = clock.now()
+  for (;;) {
+    try {
+      return await systemInfo(ctx, rack)
+    } catch (error) {
+      if (!(error instanceof RejectedKeyError) || clock.now() - start >= options.retryForMs) throw error
+      const delay = PROXY_REFUSED_RETRY_MS + Math.floor(clock.random() * 1000)
+      log.info(
+        `${rack} refused Console's request (401), as it does while its API restarts; asking again in ${formatDuration(delay)}.`
+      )
+      await clock.sleep(delay)
+    }
   }
 }
 
