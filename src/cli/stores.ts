@@ -45,6 +45,18 @@ export interface KeyrollSettings extends LoginSettings {
 }
 
 export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
+  const instancesOnly = flags['instances-only'] === true
+  // Before the login's rules, which would ask for the password store's token first.
+  usage('keyroll', () => {
+    const passwordFlag = ['github-secret', 'gitlab-variable', 'next-password-file'].find(
+      flag => instancesOnly && text(flags, flag)
+    )
+    if (passwordFlag) {
+      throw new InputError(
+        `--${passwordFlag} is for the rack password, which --instances-only does not roll: remove it, or use --instances to roll both.`
+      )
+    }
+  })
   const github = text(flags, 'github-secret')
   ctx.secrets.push(...[ctx.env.GITHUB_TOKEN, ctx.env.GITLAB_TOKEN].flatMap(token => token?.trim() || []))
   // The rules every keyroll follows (it needs the API; a GitHub secret needs a token) are the core's.
@@ -55,17 +67,8 @@ export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
   return usage('keyroll', () => {
     const nextFlag = text(flags, 'next-password-file')
     const nextPasswordFile = nextFlag ? resolve(ctx.cwd, nextFlag) : undefined
-    const instancesOnly = flags['instances-only'] === true
     const instances = instancesOnly || flags.instances === true
     const sshKeyStore = sshKeyStoreSettings(flags, ctx, instances, login.validate)
-    const passwordFlag = ['github-secret', 'gitlab-variable', 'next-password-file'].find(
-      flag => instancesOnly && text(flags, flag)
-    )
-    if (passwordFlag) {
-      throw new InputError(
-        `--${passwordFlag} is for the rack password, which --instances-only does not roll: remove it, or use --instances to roll both.`
-      )
-    }
     // A Console login may name a v3 rack, whose password Console keeps: whether a store is needed
     // is known once the rack has answered (core/rotation/plan.ts).
     const store = instancesOnly ? undefined : storeSettings(flags, ctx, nextPasswordFile, !!login.rack)

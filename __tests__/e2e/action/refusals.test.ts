@@ -59,13 +59,23 @@ describe('keyroll refused before anything is written', () => {
   it.concurrent('a Console host', async () => {
     const runner = fresh()
     const step = await runStep(runner, { host: consoleHost.host, password: CONSOLE_TOKEN, keyroll: 'true' })
-    expectNothingWritten(step, runner, CONSOLE_TOKEN, /^keyroll refused: this host is a Console/)
+    expectNothingWritten(
+      step,
+      runner,
+      CONSOLE_TOKEN,
+      /^keyroll: true on a Console login needs rack naming the rack to rotate/
+    )
   })
 
   it.concurrent('a v3 rack, whose version GET /system gives', async () => {
     const runner = fresh()
     const step = await runStep(runner, { host: v3Rack.host, password: RACK_KEY, keyroll: 'true' })
-    expectNothingWritten(step, runner, RACK_KEY, /^keyroll refused: this is a v3 rack \(version 3\.24\.9\)/)
+    expectNothingWritten(
+      step,
+      runner,
+      RACK_KEY,
+      /^keyroll: true refused: \S+ is a v3 rack \(version 3\.24\.9\) reached directly/
+    )
     expect(v3Rack.requests.filter(r => r.method === 'PUT')).toEqual([])
   })
 

@@ -74,7 +74,9 @@ describe('keyroll refused before anything is written', () => {
       { env: { CONVOX_PASSWORD: CONSOLE_TOKEN } }
     )
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/keyroll refused: this host is a Console/)
+    expect(result.stderr).toMatch(
+      /convox-login keyroll on a Console login needs --rack naming the rack to rotate/
+    )
     expect(result.stderr).not.toMatch(/Logged in|Wrote /)
     expectNothingChanged(m, before, result)
     expect(cliLeaks(result, [CONSOLE_TOKEN], { host: consoleHost.host })).toEqual([])
@@ -93,7 +95,7 @@ describe('keyroll refused before anything is written', () => {
       { env: { CONVOX_PASSWORD: RACK_KEY } }
     )
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/keyroll refused: this is a v3 rack \(version 3\.24\.9\)/)
+    expect(result.stderr).toMatch(/is a v3 rack \(version 3\.24\.9\) reached directly/)
     expectNothingChanged(m, before, result)
     expect(requestsWith(v3Rack, 'PUT')).toEqual([])
     expect(cliLeaks(result, [RACK_KEY], { host: v3Rack.host })).toEqual([])

@@ -231,7 +231,7 @@ const CASES: Record<string, (m: Machine) => Case> = {
     args: ['keyroll', '--host', consoleHost.host, '--next-password-file', path.join(m.work, 'next')],
     options: { env: { CONVOX_PASSWORD: CONSOLE_TOKEN } },
     code: 1,
-    says: /this host is a Console/
+    says: /on a Console login needs --rack/
   }),
   'a keyroll of a token': m => ({
     args: ['keyroll', '--host', rack.host, '--next-password-file', path.join(m.work, 'next')],
