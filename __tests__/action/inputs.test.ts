@@ -39,6 +39,7 @@ describe('parseInputs', () => {
       updateSecret: '',
       updateSecretEnvironment: '',
       githubToken: '',
+      tokenSecret: '',
       cliVersion: '',
       cliDownloadUrl: '',
       cliToken: ''

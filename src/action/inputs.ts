@@ -15,6 +15,8 @@ import {
   parseRack,
   parseRetryFor
 } from '../core/options.ts'
+import type { MintSettings } from '../core/tokens/options.ts'
+import { checkMintCombination, parseMintToken } from '../core/tokens/options.ts'
 
 /**
  * Every input of the action, typed and checked in one place. Nothing else reads inputs, and
@@ -45,6 +47,10 @@ export interface Inputs {
   updateSecret: string
   updateSecretEnvironment: string
   githubToken: string
+  /** A job token to mint instead of handing over the key; none when undefined. */
+  mint?: MintSettings
+  /** The GitHub Actions secret that gets the minted RACK_URL; `''` for none. */
+  tokenSecret: string
   /** `''` (install nothing), `latest`, a v3 version `3.x.y` or a v2 timestamp. */
   cliVersion: string
   cliDownloadUrl: string
@@ -75,13 +81,21 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   const updateSecret = text('update-secret')
   const updateSecretEnvironment = text('update-secret-environment')
   const githubToken = get('github-token').trim()
+  const mint = parseMintToken(get('mint-token'), get('mint-token-hours'), INPUT_NAMING)
+  const tokenSecret = text('token-secret')
+  checkMintCombination({ mint, validate, keyroll, storeOrRevoke: tokenSecret !== '' }, INPUT_NAMING)
   if (keyroll && !validate) {
     throw new InputError(
       'keyroll needs the API, but validate is false: remove validate: false to roll the key.'
     )
   }
   if (!keyroll) {
-    for (const name of ['password-next', 'update-secret', 'update-secret-environment'] as const) {
+    const keyrollOnly = [
+      'password-next',
+      'update-secret',
+      ...(tokenSecret ? [] : ['update-secret-environment'])
+    ]
+    for (const name of keyrollOnly) {
       if (get(name).trim())
         throw new InputError(
           `The ${name} input is only used with keyroll: true: remove it or set keyroll: true.`
@@ -93,6 +107,13 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     if (!githubToken) {
       throw new InputError(
         'update-secret needs a github-token that may write Actions secrets: pass a fine-grained token or a GitHub App token.'
+      )
+    }
+  } else if (tokenSecret) {
+    checkGitHubSecretName(tokenSecret, INPUT_NAMING, 'token-secret')
+    if (!githubToken) {
+      throw new InputError(
+        'token-secret needs a github-token that may write Actions secrets: pass a fine-grained token or a GitHub App token.'
       )
     }
   } else if (updateSecretEnvironment) {
@@ -129,6 +150,8 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     updateSecret,
     updateSecretEnvironment,
     githubToken,
+    mint,
+    tokenSecret,
     cliVersion,
     cliDownloadUrl,
     cliToken: get('cli-token').trim()

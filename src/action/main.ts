@@ -131,6 +131,19 @@ export async function run(): Promise<void> {
                 : undefined
             }
           : undefined,
+        mint: inputs.mint && {
+          ...inputs.mint,
+          store: inputs.tokenSecret
+            ? gitHubSecretStoreFromEnv(process.env, {
+                token: inputs.githubToken,
+                name: inputs.tokenSecret,
+                environment: inputs.updateSecretEnvironment || undefined,
+                clock: realClock,
+                log: actionLog,
+                retryForMs: inputs.retryForMs
+              })
+            : undefined
+        },
         cli: inputs.cliVersion ? cliOptions(inputs) : undefined,
         exportEnv: inputs.exportEnv,
         exportActor: actor.export,

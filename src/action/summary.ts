@@ -3,7 +3,14 @@ import { formatExpiry } from '../core/credential.ts'
 import type { FlowResult } from '../core/flow.ts'
 
 /** The job summary: what was done, never a secret. Skipped outside GitHub Actions. */
-export async function writeSummary({ login: result, keyroll, cli, token, actor }: FlowResult): Promise<void> {
+export async function writeSummary({
+  login: result,
+  keyroll,
+  cli,
+  token,
+  minted,
+  actor
+}: FlowResult): Promise<void> {
   // core.summary throws without the file; a runner always sets it, a local run does not.
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const rows: Array<[string, string]> = [
@@ -17,6 +24,7 @@ export async function writeSummary({ login: result, keyroll, cli, token, actor }
     ['Actor', actor || '(none sent)']
   ]
   if (token) {
+    if (minted) rows.push(['Job token', 'minted by this step; later steps have it instead of the key'])
     rows.push(['Token role', token.role], ['Token expires at', formatExpiry(token.expiresAt)])
   }
   if (keyroll) {

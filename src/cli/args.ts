@@ -42,8 +42,39 @@ const LOGIN_FLAGS: FlagSpec[] = [
   { name: 'state-file', value: 'F', help: 'where the undo record goes (one per config dir)' }
 ]
 
+const MINT_FLAGS: FlagSpec[] = [
+  {
+    name: 'mint-token',
+    value: 'read|write|admin',
+    help: 'hand over a minted token of this role, not the key (v3)'
+  },
+  { name: 'mint-token-hours', value: 'N', help: 'how long the minted token lives, 1 to 8760 (6)' }
+]
+
+const STORE_PLACE_FLAGS: FlagSpec[] = [
+  { name: 'github-repo', value: 'OWNER/NAME', help: "the secret's repository (GITHUB_REPOSITORY)" },
+  { name: 'github-environment', value: 'E', help: 'an environment secret of that environment' },
+  { name: 'gitlab-project', value: 'ID', help: "the variable's project (CI_PROJECT_ID)" }
+]
+
+const TOKEN_STORE_FLAGS: FlagSpec[] = [
+  {
+    name: 'token-github-secret',
+    value: 'NAME',
+    help: 'store the minted RACK_URL in this secret (GITHUB_TOKEN)'
+  },
+  {
+    name: 'token-gitlab-variable',
+    value: 'NAME',
+    help: 'store the minted RACK_URL in this variable (GITLAB_TOKEN)'
+  },
+  { name: 'token-file', value: 'F', help: 'write the minted RACK_URL to this file (mode 0600)' },
+  ...STORE_PLACE_FLAGS
+]
+
 const KEYROLL_FLAGS: FlagSpec[] = [
   ...LOGIN_FLAGS,
+  ...MINT_FLAGS,
   { name: 'timeout', value: 'DURATION', help: 'how long the rack may take to apply the key (30m)' },
   {
     name: 'next-password-file',
@@ -51,15 +82,13 @@ const KEYROLL_FLAGS: FlagSpec[] = [
     help: 'pending key of an earlier roll; without a store, where the new key is written'
   },
   { name: 'github-secret', value: 'NAME', help: 'GitHub Actions secret holding the key (GITHUB_TOKEN)' },
-  { name: 'github-repo', value: 'OWNER/NAME', help: "the secret's repository (GITHUB_REPOSITORY)" },
-  { name: 'github-environment', value: 'E', help: 'an environment secret of that environment' },
   { name: 'gitlab-variable', value: 'NAME', help: 'GitLab CI/CD variable holding the key (GITLAB_TOKEN)' },
-  { name: 'gitlab-project', value: 'ID', help: "the variable's project (CI_PROJECT_ID)" }
+  ...STORE_PLACE_FLAGS
 ]
 
 /** Every command's flags. */
 export const FLAGS: Record<Command, FlagSpec[]> = {
-  login: LOGIN_FLAGS,
+  login: [...LOGIN_FLAGS, ...MINT_FLAGS, ...TOKEN_STORE_FLAGS],
   logout: [
     { name: 'config-dir', value: 'D', help: 'settings directory to restore (CONVOX_CONFIG, then ~/.convox)' },
     { name: 'state-file', value: 'F', help: 'the undo record login wrote' }
@@ -90,6 +119,7 @@ const FLAG_OF_INPUT: Record<string, string> = {
   'keyroll-timeout': 'timeout',
   'password-next': 'next-password-file',
   'update-secret': 'github-secret',
+  'token-secret': 'token-github-secret',
   'cli-version': 'version',
   'cli-download-url': 'download-url'
 }

@@ -137,9 +137,11 @@ async function login(
 
   let record: LoginRecord
   let store: SecretStore | undefined
+  let tokenStore: SecretStore | undefined
   try {
     record = new LoginRecord(settings.stateFile)
-    store = keyroll && makeStore(keyroll, log, env)
+    store = keyroll && makeStore(keyroll.store, keyroll.nextPasswordFile, log, env)
+    tokenStore = settings.tokenStore && makeStore(settings.tokenStore, settings.tokenFile, log, env)
   } catch (error) {
     return failure(error, log)
   }
@@ -180,6 +182,7 @@ async function login(
           retryForMs: settings.retryForMs
         },
         keyroll: keyroll && { timeoutMs: keyroll.timeoutMs, passwordNext: keyroll.passwordNext, store },
+        mint: settings.mint && { ...settings.mint, store: tokenStore },
         exportEnv: true,
         exportActor: settings.actor.export,
         env,
@@ -231,8 +234,12 @@ function publishLast(sink: Sink, settings: LoginSettings, handover: Handover, lo
   }
 }
 
-function makeStore(keyroll: KeyrollSettings, log: CliLog, env: Env): SecretStore {
-  const { store } = keyroll
+function makeStore(
+  store: KeyrollSettings['store'],
+  file: string | undefined,
+  log: CliLog,
+  env: Env
+): SecretStore {
   const common = { clock: realClock, log, retryForMs: undefined, proxyEnv: env }
   try {
     if (store.kind === 'github') {
@@ -254,9 +261,9 @@ function makeStore(keyroll: KeyrollSettings, log: CliLog, env: Env): SecretStore
         name: store.name
       })
     }
-    return new KeyFileStore(keyroll.nextPasswordFile!)
+    return new KeyFileStore(file!)
   } catch (error) {
-    if (error instanceof ConvoxError) throw new UsageError(error.message, 'keyroll')
+    if (error instanceof ConvoxError) throw new UsageError(error.message)
     throw error
   }
 }

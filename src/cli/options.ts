@@ -17,6 +17,8 @@ import {
   parseRack,
   parseRetryFor
 } from '../core/options.ts'
+import type { MintSettings } from '../core/tokens/options.ts'
+import { checkMintCombination, parseMintToken } from '../core/tokens/options.ts'
 import type { Command, Flags, Format } from './args.ts'
 import { FLAG_NAMING, FORMATS, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
@@ -58,6 +60,12 @@ export interface LoginSettings {
   target: Target
   dotenvFile?: string
   stateFile: string
+  /** A job token to mint instead of handing over the key; none when undefined. */
+  mint?: MintSettings
+  /** Where the minted RACK_URL goes instead of to later steps (renewal); none when undefined. */
+  tokenStore?: StoreSettings
+  /** With tokenStore kind `file`: the file. */
+  tokenFile?: string
 }
 
 export type StoreSettings =
@@ -115,6 +123,14 @@ export function loginSettings(flags: Flags, ctx: Context, command: Command = 'lo
     const stateFile = text(flags, 'state-file')
     const dotenvFile = text(flags, 'dotenv-file')
     if (dotenvFile) checkWritableDir(resolve(ctx.cwd, dotenvFile), '--dotenv-file')
+    const validate = flags['no-validate'] !== true
+    const mint = parseMintToken(text(flags, 'mint-token'), text(flags, 'mint-token-hours'), FLAG_NAMING)
+    // The keyroll's own store flags share the place flags (--github-repo...): only login has a token store.
+    const tokens = command === 'login' ? tokenStoreSettings(flags, ctx) : {}
+    checkMintCombination(
+      { mint, validate, keyroll: command === 'keyroll', storeOrRevoke: tokens.store !== undefined },
+      FLAG_NAMING
+    )
     return {
       host,
       password,
@@ -125,16 +141,37 @@ export function loginSettings(flags: Flags, ctx: Context, command: Command = 'lo
         run: ciRun(ctx.ci, ctx.env)
       }),
       rack,
-      validate: flags['no-validate'] !== true,
+      validate,
       configDir,
       caCert,
       insecure,
       retryForMs: parseRetryFor(text(flags, 'retry-for'), FLAG_NAMING),
       target: target(flags, ctx),
       dotenvFile: dotenvFile ? resolve(ctx.cwd, dotenvFile) : undefined,
-      stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home)
+      stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home),
+      mint,
+      tokenStore: tokens.store,
+      tokenFile: tokens.file
     }
   })
+}
+
+/** The renewal's store: a GitHub secret, a GitLab variable or a file, at most one. */
+function tokenStoreSettings(flags: Flags, ctx: Context): { store?: StoreSettings; file?: string } {
+  const fileFlag = text(flags, 'token-file')
+  const store = secretStoreSettings(flags, ctx, {
+    github: 'token-github-secret',
+    gitlab: 'token-gitlab-variable'
+  })
+  if (!fileFlag) return { store }
+  if (store) {
+    throw new InputError(
+      `Both --token-file and --${store.kind === 'github' ? 'token-github-secret' : 'token-gitlab-variable'} are given: keep the token in one store.`
+    )
+  }
+  const file = resolve(ctx.cwd, fileFlag)
+  checkWritableDir(file, '--token-file')
+  return { store: { kind: 'file' }, file }
 }
 
 export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
@@ -168,35 +205,52 @@ export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
 }
 
 function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | undefined): StoreSettings {
+  const store = secretStoreSettings(flags, ctx, { github: 'github-secret', gitlab: 'gitlab-variable' })
+  if (store) return store
+  if (!nextPasswordFile) {
+    throw new InputError(
+      'A keyroll makes a new key, which needs somewhere to go: pass --github-secret NAME, --gitlab-variable NAME, ' +
+        'or --next-password-file F to have it written to a file you then store.'
+    )
+  }
+  return { kind: 'file' }
+}
+
+/** The secret store named by the flags `names` gives (the keyroll's, or the token store's); none when neither is given. */
+function secretStoreSettings(
+  flags: Flags,
+  ctx: Context,
+  names: { github: string; gitlab: string }
+): StoreSettings | undefined {
   const { env } = ctx
-  const github = text(flags, 'github-secret')
-  const gitlab = text(flags, 'gitlab-variable')
+  const github = text(flags, names.github)
+  const gitlab = text(flags, names.gitlab)
   for (const [flag, needs] of [
-    ['github-repo', 'github-secret'],
-    ['github-environment', 'github-secret'],
-    ['gitlab-project', 'gitlab-variable']
+    ['github-repo', names.github],
+    ['github-environment', names.github],
+    ['gitlab-project', names.gitlab]
   ] as const) {
     if (text(flags, flag) && !text(flags, needs)) {
       throw new InputError(
-        `--${flag} is given without --${needs}: name the ${needs.split('-')[1]} to update in --${needs}.`
+        `--${flag} is given without --${needs}: name the ${flag.split('-')[0] === 'github' ? 'secret' : 'variable'} to update in --${needs}.`
       )
     }
   }
   if (github && gitlab) {
-    throw new InputError('Both --github-secret and --gitlab-variable are given: keep the key in one store.')
+    throw new InputError(`Both --${names.github} and --${names.gitlab} are given: keep the key in one store.`)
   }
   if (github) {
-    checkGitHubSecretName(github, FLAG_NAMING)
+    checkGitHubSecretName(github, FLAG_NAMING, names.github)
     const token = (env.GITHUB_TOKEN ?? '').trim()
     if (!token) {
       throw new InputError(
-        '--github-secret needs GITHUB_TOKEN set to a token that may write Actions secrets: a fine-grained token or a GitHub App token.'
+        `--${names.github} needs GITHUB_TOKEN set to a token that may write Actions secrets: a fine-grained token or a GitHub App token.`
       )
     }
     const repository = text(flags, 'github-repo') || (env.GITHUB_REPOSITORY ?? '').trim()
     if (!repository) {
       throw new InputError(
-        '--github-secret needs a repository: pass --github-repo owner/name (or set GITHUB_REPOSITORY).'
+        `--${names.github} needs a repository: pass --github-repo owner/name (or set GITHUB_REPOSITORY).`
       )
     }
     return {
@@ -213,32 +267,26 @@ function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | un
     if (!token) {
       throw new InputError(
         env.CI_JOB_TOKEN
-          ? '--gitlab-variable needs GITLAB_TOKEN: CI_JOB_TOKEN cannot write CI/CD variables. Set GITLAB_TOKEN (a masked variable) to a ' +
+          ? `--${names.gitlab} needs GITLAB_TOKEN: CI_JOB_TOKEN cannot write CI/CD variables. Set GITLAB_TOKEN (a masked variable) to a ` +
               'project or group access token with the api scope and the Maintainer role.'
-          : '--gitlab-variable needs GITLAB_TOKEN set to a project or group access token with the api scope and the Maintainer role.'
+          : `--${names.gitlab} needs GITLAB_TOKEN set to a project or group access token with the api scope and the Maintainer role.`
       )
     }
     const project = text(flags, 'gitlab-project') || (env.CI_PROJECT_ID ?? '').trim()
     if (!project) {
       throw new InputError(
-        '--gitlab-variable needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).'
+        `--${names.gitlab} needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).`
       )
     }
     const apiUrl = (env.CI_API_V4_URL ?? '').trim()
     if (!apiUrl) {
       throw new InputError(
-        "--gitlab-variable needs GitLab's API URL in CI_API_V4_URL, such as https://gitlab.com/api/v4 (GitLab CI sets it in every job)."
+        `--${names.gitlab} needs GitLab's API URL in CI_API_V4_URL, such as https://gitlab.com/api/v4 (GitLab CI sets it in every job).`
       )
     }
     return { kind: 'gitlab', name: gitlab, project, token, apiUrl }
   }
-  if (!nextPasswordFile) {
-    throw new InputError(
-      'A keyroll makes a new key, which needs somewhere to go: pass --github-secret NAME, --gitlab-variable NAME, ' +
-        'or --next-password-file F to have it written to a file you then store.'
-    )
-  }
-  return { kind: 'file' }
+  return undefined
 }
 
 export function logoutSettings(flags: Flags, ctx: Context): LogoutSettings {

@@ -2,7 +2,7 @@ import type { InstallCliOptions, InstalledCli } from './cli-install/install.ts'
 import { installCli } from './cli-install/install.ts'
 import type { Clock } from './clock.ts'
 import { formatDuration } from './clock.ts'
-import type { TokenCredential } from './credential.ts'
+import type { BasicUser, TokenCredential } from './credential.ts'
 import { checkTokenExpiry, formatExpiry, parseToken } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import type { KeyrollResult } from './keyroll/keyroll.ts'
@@ -12,6 +12,9 @@ import type { Naming } from './naming.ts'
 import type { Login, LoginOptions, LoginResult } from './login.ts'
 import { login, loginVariables } from './login.ts'
 import type { SecretStore } from './stores/store.ts'
+import type { JobTokenOptions } from './tokens/job-token.ts'
+import { jobTokenExchange } from './tokens/job-token.ts'
+import type { MintedToken } from './tokens/mint.ts'
 import { rackUrls } from './secrets.ts'
 import type { Journal } from './settings/journal.ts'
 import { writeSettings } from './settings/settings.ts'
@@ -56,6 +59,8 @@ export interface FlowOptions {
     store?: SecretStore
   }
   cli?: Omit<InstallCliOptions, 'log' | 'clock'>
+  /** Set to hand later steps (or a store) a minted job token instead of the login's key. */
+  mint?: JobTokenOptions
   /** Whether the login's variables go to later steps (`export-env`). */
   exportEnv: boolean
   /** Whether later steps get `login.actor` as CONVOX_ACTOR (with exportEnv): not over the job's own. */
@@ -72,8 +77,10 @@ export interface FlowResult {
   password: string
   keyroll?: KeyrollResult
   cli?: InstalledCli
-  /** The rack access token's claims, for a token login. */
+  /** The rack access token's claims, for a token login or a minted job token. */
   token?: TokenCredential
+  /** Whether `token` was minted by this login. */
+  minted?: boolean
   /** The audit actor sent; empty when none. */
   actor: string
 }
@@ -92,7 +99,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
   for (const key of [options.login.password, options.keyroll?.passwordNext]) {
     if (key) for (const url of rackUrls(options.login.host, key)) log.secret(url)
   }
-  const token = checkToken(options, log)
+  let token = checkToken(options, log)
   const actor = options.login.actor ?? ''
   const cli = options.cli
     ? await log.group('Install the Convox CLI', () =>
@@ -105,6 +112,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
   try {
     const { result } = session
     let password = session.password
+    if (session.minted) token = session.minted.credential
     const outputs: Record<string, string> = {
       host: result.host,
       kind: result.kind,
@@ -117,12 +125,22 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
       'token-role': token?.role ?? '',
       'token-expires-at': token ? formatExpiry(token.expiresAt) : '',
       actor,
+      ...(session.minted && { 'rack-url': session.minted.rackUrl }),
       ...(cli && { 'cli-version': cli.version, 'cli-path': cli.path })
     }
-    const publish = () => frontend.publish(handover(options, log, result, password, outputs))
+    const store = options.mint?.store
+    if (session.minted && store) {
+      await log.group(`Store the token in ${store.describe('current')}`, () =>
+        store.writeCurrent(session.minted!.rackUrl)
+      )
+    }
+    // A stored token is for the jobs that read the store, not for this job's later steps.
+    const exportEnv = options.exportEnv && !store
+    const publish = () =>
+      frontend.publish(handover({ ...options, exportEnv }, log, result, password, session.user, outputs))
     // Before a keyroll, so that steps which run after a failed roll still have a login.
     publish()
-    if (!options.keyroll) return { login: result, password, cli, token, actor }
+    if (!options.keyroll) return { login: result, password, cli, token, minted: !!session.minted, actor }
 
     const keyroll = await rollKey(options, frontend, session)
     password = keyroll.password
@@ -147,10 +165,11 @@ function handover(
   log: Log,
   result: LoginResult,
   password: string,
+  user: BasicUser,
   outputs: Record<string, string>
 ): Handover {
   if (!options.exportEnv) return { env: {}, clear: [], outputs: { ...outputs } }
-  const env = loginVariables(result, password, options.login.user)
+  const env = loginVariables(result, password, user)
   if (options.exportActor && options.login.actor) env.CONVOX_ACTOR = options.login.actor
   const clear = (Object.keys(STALE_VARIABLES) as Array<keyof typeof STALE_VARIABLES>).filter(
     name => options.env[name] && !(name in env)
@@ -189,6 +208,9 @@ function checkToken(options: FlowOptions, log: Log): TokenCredential | undefined
 /** A login and the key it used: password-next when the rack took it during keyroll recovery. */
 interface Session extends Login {
   password: string
+  user: BasicUser
+  /** The job token the login's key was traded for. */
+  minted?: MintedToken
   /** In keyroll recovery, when the login began to wait for the rack: part of the keyroll's wait. */
   recoveryStartedAt?: number
 }
@@ -201,10 +223,18 @@ async function logIn(options: FlowOptions, frontend: Frontend): Promise<Session>
   const { clock, journal } = options
   const { log } = frontend
   const saveJournal = (j: Journal) => frontend.saveJournal(j)
-  const attempt = async (password: string): Promise<Session> => ({
-    ...(await login({ ...options.login, password, clock, log, journal, saveJournal })),
-    password
-  })
+  let minted: MintedToken | undefined
+  const exchange =
+    options.mint &&
+    jobTokenExchange(
+      options.mint,
+      { ...options.login, clock, log, naming: frontend.naming },
+      token => (minted = token)
+    )
+  const attempt = async (password: string): Promise<Session> => {
+    const done = await login({ ...options.login, password, clock, log, journal, saveJournal, exchange })
+    return { ...done, ...done.handed, minted }
+  }
   const current = options.login.password
   const next = options.keyroll?.passwordNext
   if (!options.keyroll || !next || next === current) return attempt(current)

@@ -31,6 +31,18 @@ export interface LoginOptions {
   journal: Journal
   /** Saves the journal before the settings are written (writeSettings' beforeWrite). */
   saveJournal?: (journal: Journal) => void
+  /**
+   * Trades the validated key for the one later steps get (a job token, tokens/mint.ts), before
+   * anything is written: a refusal there changes nothing.
+   */
+  exchange?: (api: ConvoxApi, result: LoginResult) => Promise<Exchange>
+}
+
+/** The key the settings and later steps get instead of the login's own. */
+export interface Exchange {
+  password: string
+  user: BasicUser
+  result: LoginResult
 }
 
 export interface LoginResult {
@@ -51,6 +63,8 @@ export interface Login {
   result: LoginResult
   /** Open client for follow-up work (keyroll); undefined when validate is false. Close it. */
   api?: ConvoxApi
+  /** The key written and handed over: the login's own, or what `exchange` gave for it. */
+  handed: { password: string; user: BasicUser }
 }
 
 /**
@@ -63,6 +77,7 @@ export async function login(options: LoginOptions): Promise<Login> {
   checkSettings(options.configDir)
   let result: LoginResult
   let api: ConvoxApi | undefined
+  let handed = { password, user: options.user ?? 'convox' }
   if (options.validate) {
     api = ConvoxApi.create(host, password, options.connection, { user: options.user, actor: options.actor })
     try {
@@ -71,6 +86,11 @@ export async function login(options: LoginOptions): Promise<Login> {
         retry: { budgetMs: options.retryForMs, clock: options.clock, log },
         secrets: secretForms(password, host)
       })
+      if (options.exchange) {
+        const exchanged = await options.exchange(api, result)
+        result = exchanged.result
+        handed = { password: exchanged.password, user: exchanged.user }
+      }
     } catch (error) {
       api.close()
       throw error
@@ -79,7 +99,7 @@ export async function login(options: LoginOptions): Promise<Login> {
     result = unvalidatedLogin(options)
   }
   try {
-    const edits = settingsEdits(result, password, options.user)
+    const edits = settingsEdits(result, handed.password, handed.user)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
       const written = writeSettings(edits, options.journal, log, options.saveJournal)
       const unchanged = [...new Set(edits.filter(e => e.value !== null).map(e => e.file))].filter(
@@ -98,7 +118,7 @@ export async function login(options: LoginOptions): Promise<Login> {
     api?.close()
     throw error
   }
-  return { result, api }
+  return { result, api, handed }
 }
 
 async function validatedLogin(options: LoginOptions, ctx: ApiContext): Promise<LoginResult> {
