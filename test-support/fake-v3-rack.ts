@@ -310,3 +310,53 @@ function send(res: ServerResponse, answer: FakeAnswer): number {
   res.end(answer.body)
   return answer.status
 }
+
+/** What revoke.ts asks of a ConvoxApi, answered by a model in memory on `clock` (virtual-clock tests, benches). */
+export interface SimulatedV3Api {
+  readonly host: string
+  send(request: { method: string; path: string; form?: Record<string, string> }): Promise<{
+    status: number
+    headers: Record<string, string>
+    body: string
+  }>
+  withCredential(password: string, user: string): SimulatedV3Api
+  withPassword(password: string): SimulatedV3Api
+  close(): void
+}
+
+export function simulateV3Api(
+  model: V3RackModel,
+  clock: { sleep: (ms: number) => Promise<void>; now: () => number },
+  password: string,
+  options: { user?: string; latencyMs?: number; requests?: RecordedRequest[] } = {}
+): SimulatedV3Api {
+  const user = options.user ?? 'convox'
+  const requests = options.requests ?? []
+  return {
+    host: 'simulated-v3-rack',
+    withCredential: (p, u) => simulateV3Api(model, clock, p, { ...options, user: u, requests }),
+    withPassword: p => simulateV3Api(model, clock, p, { ...options, requests }),
+    close: () => undefined,
+    async send(request) {
+      const body = request.form ? new URLSearchParams(request.form).toString() : ''
+      const record: RecordedRequest = {
+        time: clock.now(),
+        method: request.method,
+        path: request.path,
+        user,
+        password,
+        body,
+        status: 0
+      }
+      requests.push(record)
+      await clock.sleep(options.latencyMs ?? 20)
+      const answer = model.handle({ method: request.method, path: request.path, user, password, body })
+      record.status = answer.status
+      return {
+        status: answer.status,
+        headers: Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k.toLowerCase(), v])),
+        body: answer.body
+      }
+    }
+  }
+}

@@ -40,6 +40,8 @@ describe('parseInputs', () => {
       updateSecretEnvironment: '',
       githubToken: '',
       tokenSecret: '',
+      revokeTokens: false,
+      storedRackUrl: '',
       cliVersion: '',
       cliDownloadUrl: '',
       cliToken: ''

@@ -51,6 +51,9 @@ export interface Inputs {
   mint?: MintSettings
   /** The GitHub Actions secret that gets the minted RACK_URL; `''` for none. */
   tokenSecret: string
+  revokeTokens: boolean
+  /** What tokenSecret holds now (a rerun's evidence); `''` when not given. */
+  storedRackUrl: string
   /** `''` (install nothing), `latest`, a v3 version `3.x.y` or a v2 timestamp. */
   cliVersion: string
   cliDownloadUrl: string
@@ -83,7 +86,27 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
   const githubToken = get('github-token').trim()
   const mint = parseMintToken(get('mint-token'), get('mint-token-hours'), INPUT_NAMING)
   const tokenSecret = text('token-secret')
-  checkMintCombination({ mint, validate, keyroll, storeOrRevoke: tokenSecret !== '' }, INPUT_NAMING)
+  const revokeTokens = bool('revoke-tokens', false)
+  const keyrollTimeoutMs = parseKeyrollTimeout(text('keyroll-timeout'), INPUT_NAMING)
+  checkMintCombination(
+    {
+      mint,
+      validate,
+      keyroll,
+      storeOrRevoke: tokenSecret !== '' || revokeTokens,
+      revoke: revokeTokens,
+      store: tokenSecret !== '',
+      tokenLogin: credential.kind === 'token',
+      timeoutMs: keyrollTimeoutMs
+    },
+    INPUT_NAMING
+  )
+  const storedRackUrl = get('stored-rack-url').trim()
+  if (storedRackUrl && !revokeTokens) {
+    throw new InputError(
+      'The stored-rack-url input is only used with revoke-tokens: true: remove it or set revoke-tokens: true.'
+    )
+  }
   if (keyroll && !validate) {
     throw new InputError(
       'keyroll needs the API, but validate is false: remove validate: false to roll the key.'
@@ -145,13 +168,15 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     insecure,
     retryForMs: parseRetryFor(text('retry-for'), INPUT_NAMING),
     keyroll,
-    keyrollTimeoutMs: parseKeyrollTimeout(text('keyroll-timeout'), INPUT_NAMING),
+    keyrollTimeoutMs,
     passwordNext,
     updateSecret,
     updateSecretEnvironment,
     githubToken,
     mint,
     tokenSecret,
+    revokeTokens,
+    storedRackUrl,
     cliVersion,
     cliDownloadUrl,
     cliToken: get('cli-token').trim()

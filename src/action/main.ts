@@ -29,9 +29,12 @@ import { writeSummary } from './summary.ts'
 export async function run(): Promise<void> {
   state.markMainRan()
   // Mask before anything can print, even before the inputs are checked.
-  const keys = [core.getInput('password'), core.getInput('password-next'), core.getInput('rack-url')].filter(
-    Boolean
-  )
+  const keys = [
+    core.getInput('password'),
+    core.getInput('password-next'),
+    core.getInput('rack-url'),
+    core.getInput('stored-rack-url')
+  ].filter(Boolean)
   for (const key of keys) actionLog.secret(key)
   const tokens = [core.getInput('github-token'), core.getInput('cli-token')].filter(Boolean)
   for (const token of tokens) core.setSecret(token)
@@ -142,6 +145,14 @@ export async function run(): Promise<void> {
                 log: actionLog,
                 retryForMs: inputs.retryForMs
               })
+            : undefined,
+          revoke: inputs.revokeTokens
+            ? {
+                timeoutMs: inputs.keyrollTimeoutMs,
+                stored: inputs.storedRackUrl
+                  ? { value: inputs.storedRackUrl, source: 'The stored-rack-url input' }
+                  : undefined
+              }
             : undefined
         },
         cli: inputs.cliVersion ? cliOptions(inputs) : undefined,

@@ -69,6 +69,8 @@ const TOKEN_STORE_FLAGS: FlagSpec[] = [
     help: 'store the minted RACK_URL in this variable (GITLAB_TOKEN)'
   },
   { name: 'token-file', value: 'F', help: 'write the minted RACK_URL to this file (mode 0600)' },
+  { name: 'revoke-tokens', help: "rotate the rack's signing key first: every earlier token dies" },
+  { name: 'timeout', value: 'DURATION', help: 'how long the rack may take to restart its API (30m)' },
   ...STORE_PLACE_FLAGS
 ]
 

@@ -133,6 +133,7 @@ async function login(
   const log = cliLog(stderr, mask)
   log.secret(settings.password)
   if (keyroll?.passwordNext) log.secret(keyroll.passwordNext)
+  if (settings.revoke?.stored) log.secret(settings.revoke.stored.value)
   const sink: Sink = { target: settings.target, stdout, env, runner }
 
   let record: LoginRecord
@@ -182,7 +183,7 @@ async function login(
           retryForMs: settings.retryForMs
         },
         keyroll: keyroll && { timeoutMs: keyroll.timeoutMs, passwordNext: keyroll.passwordNext, store },
-        mint: settings.mint && { ...settings.mint, store: tokenStore },
+        mint: settings.mint && { ...settings.mint, store: tokenStore, revoke: settings.revoke },
         exportEnv: true,
         exportActor: settings.actor.export,
         env,

@@ -66,6 +66,8 @@ export interface LoginSettings {
   tokenStore?: StoreSettings
   /** With tokenStore kind `file`: the file. */
   tokenFile?: string
+  /** `--revoke-tokens`: how long the restart may take, and what the store holds now. */
+  revoke?: { timeoutMs: number; stored?: { value: string; source: string } }
 }
 
 export type StoreSettings =
@@ -127,8 +129,19 @@ export function loginSettings(flags: Flags, ctx: Context, command: Command = 'lo
     const mint = parseMintToken(text(flags, 'mint-token'), text(flags, 'mint-token-hours'), FLAG_NAMING)
     // The keyroll's own store flags share the place flags (--github-repo...): only login has a token store.
     const tokens = command === 'login' ? tokenStoreSettings(flags, ctx) : {}
+    const revokeTokens = command === 'login' && flags['revoke-tokens'] === true
+    const timeoutMs = parseKeyrollTimeout(text(flags, 'timeout'), FLAG_NAMING)
     checkMintCombination(
-      { mint, validate, keyroll: command === 'keyroll', storeOrRevoke: tokens.store !== undefined },
+      {
+        mint,
+        validate,
+        keyroll: command === 'keyroll',
+        storeOrRevoke: tokens.store !== undefined || revokeTokens,
+        revoke: revokeTokens,
+        store: tokens.store !== undefined,
+        tokenLogin: credential.kind === 'token',
+        timeoutMs
+      },
       FLAG_NAMING
     )
     return {
@@ -151,9 +164,28 @@ export function loginSettings(flags: Flags, ctx: Context, command: Command = 'lo
       stateFile: stateFile ? resolve(ctx.cwd, stateFile) : defaultStateFile(configDir, ctx.env, ctx.home),
       mint,
       tokenStore: tokens.store,
-      tokenFile: tokens.file
+      tokenFile: tokens.file,
+      revoke: revokeTokens ? { timeoutMs, stored: storedValue(tokens, ctx) } : undefined
     }
   })
+}
+
+/**
+ * What the token store holds now, a rerun's evidence: a GitLab CI/CD variable is in the job's
+ * environment, a GitHub secret when the workflow maps it there under its own name, a file is read.
+ */
+function storedValue(
+  tokens: { store?: StoreSettings; file?: string },
+  ctx: Context
+): { value: string; source: string } | undefined {
+  const { store, file } = tokens
+  if (!store) return undefined
+  if (store.kind === 'file') {
+    const value = existsSync(file!) ? readText(file!, '--token-file').trim() : ''
+    return value ? { value, source: `--token-file ${file}` } : undefined
+  }
+  const value = (ctx.env[store.name] ?? '').trim()
+  return value ? { value, source: `The variable ${store.name}` } : undefined
 }
 
 /** The renewal's store: a GitHub secret, a GitLab variable or a file, at most one. */

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from '../api.ts'
 import type { Clock } from '../clock.ts'
-import { formatExpiry } from '../credential.ts'
+import type { TokenCredential } from '../credential.ts'
+import { formatExpiry, parseRackUrl } from '../credential.ts'
 import { InputError } from '../errors.ts'
 import type { Log } from '../log.ts'
 import type { Exchange, LoginResult } from '../login.ts'
@@ -10,6 +11,7 @@ import type { SecretStore } from '../stores/store.ts'
 import * as say from './messages.ts'
 import type { MintedToken } from './mint.ts'
 import { mintToken, verifyToken } from './mint.ts'
+import { revokeTokens } from './revoke.ts'
 import type { MintSettings } from './options.ts'
 
 /**
@@ -22,6 +24,12 @@ import type { MintSettings } from './options.ts'
 export interface JobTokenOptions extends MintSettings {
   /** Renewal: the minted RACK_URL goes here instead of to later steps. */
   store?: SecretStore
+  /** Revocation: rotate the signing key first (needs `store`). */
+  revoke?: {
+    timeoutMs: number
+    /** The RACK_URL the store held when this run began, and where it came from (for sentences). */
+    stored?: { value: string; source: string }
+  }
 }
 
 export interface JobTokenContext {
@@ -46,6 +54,7 @@ export function jobTokenExchange(
       )
     }
     const { log } = ctx
+    if (settings.revoke) return revokeExchange(settings, ctx, api, result, onMinted)
     const minted = await log.group(
       `Mint a ${settings.role} token for ${result.rack || ctx.host}`,
       async () => {
@@ -82,5 +91,64 @@ export function jobTokenExchange(
             checked: [...result.checked, `a ${settings.role} token minted and checked (GET /auth)`]
           }
     return { password: minted.credential.secret, user: 'jwt', result: tokenResult }
+  }
+}
+
+async function revokeExchange(
+  settings: JobTokenOptions,
+  ctx: JobTokenContext,
+  api: Parameters<typeof mintToken>[0]['api'],
+  result: LoginResult,
+  onMinted: (minted: MintedToken) => void
+): Promise<Exchange> {
+  const { naming, log } = ctx
+  if (result.kind === 'console') {
+    throw new InputError(
+      `${naming.set('revoke-tokens', 'true')} rotates a rack's signing key on the rack itself: log in to the rack's API host with its password, not through Console.`
+    )
+  }
+  const stored = settings.revoke!.stored
+  let storedToken: TokenCredential | undefined
+  if (stored?.value) {
+    let parsed
+    try {
+      parsed = parseRackUrl(stored.value)
+    } catch {
+      throw new InputError(
+        `${stored.source} does not hold a RACK_URL (https://jwt:<token>@<host>): pass the value the last run stored, or nothing on a first run.`
+      )
+    }
+    if (parsed.credential.kind !== 'token' || parsed.host !== ctx.host) {
+      throw new InputError(
+        `${stored.source} holds a RACK_URL for another host or not a token: pass the value stored for ${ctx.host}, or nothing on a first run.`
+      )
+    }
+    storedToken = parsed.credential
+    for (const form of secretForms(storedToken.secret, ctx.host)) log.secret(form)
+  }
+  const revoked = await log.group(`Revoke every token of ${ctx.host}`, () =>
+    revokeTokens({
+      ...settings,
+      api,
+      rackVersion: result.rackVersion,
+      connection: ctx.connection,
+      retry: { budgetMs: ctx.retryForMs, clock: ctx.clock, log },
+      secrets: secretForms(ctx.password, ctx.host),
+      log,
+      naming,
+      clock: ctx.clock,
+      store: settings.store!,
+      stored: storedToken,
+      timeoutMs: settings.revoke!.timeoutMs
+    })
+  )
+  onMinted(revoked)
+  return {
+    password: revoked.credential.secret,
+    user: 'jwt',
+    result: {
+      ...result,
+      checked: [...result.checked, `every earlier token revoked; a ${settings.role} token stored`]
+    }
   }
 }

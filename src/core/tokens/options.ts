@@ -51,6 +51,22 @@ export interface MintCombination {
   keyroll: boolean
   /** A token store (renewal) or `revoke-tokens` is set. */
   storeOrRevoke: boolean
+  /** `revoke-tokens` is set. */
+  revoke?: boolean
+  /** A store for the token is named. */
+  store?: boolean
+  /** The login's key is a rack access token, not the rack password. */
+  tokenLogin?: boolean
+  /** `keyroll-timeout`, which bounds the revocation window. */
+  timeoutMs?: number
+}
+
+/**
+ * How long the probe a revocation stores while the rack restarts lives: through the whole window
+ * (`keyroll-timeout`) and an hour more, and short, since it dies with the old key anyway.
+ */
+export function probeHours(timeoutMs: number): number {
+  return Math.ceil(timeoutMs / 3600_000) + 1
 }
 
 /** The options a job token cannot go with, decided before anything is sent or written. */
@@ -66,6 +82,23 @@ export function checkMintCombination(c: MintCombination, naming: Naming): void {
   if (!c.validate) {
     throw new InputError(
       `A job token is minted by the rack's API, which ${naming.set('validate', 'false')} does not use: remove ${naming.set('validate', 'false')}.`
+    )
+  }
+  if (c.revoke && !c.store) {
+    throw new InputError(
+      `${naming.set('revoke-tokens', 'true')} makes every token in use stop working, so the new one needs a store: name one with ${naming.ref('token-secret')}.`
+    )
+  }
+  if (c.revoke && c.tokenLogin) {
+    throw new InputError(
+      `${naming.set('revoke-tokens', 'true')} with a rack access token would rotate the key that signs it and cut this login off mid-way: revoke with the rack password.`
+    )
+  }
+  const least = probeHours(c.timeoutMs ?? 0) + 2
+  if (c.revoke && c.mint.hours < least) {
+    throw new InputError(
+      `${naming.set('revoke-tokens', 'true')} needs ${naming.ref('mint-token-hours')} of at least ${least} (the probe's life, ${naming.ref('keyroll-timeout')} ` +
+        'rounded up plus an hour, plus two), so that a rerun can tell the token it stores from the probe it stores while the rack restarts.'
     )
   }
   if (c.keyroll) {
