@@ -24,7 +24,8 @@ export function parseMintToken(rawRole: string, rawHours: string, naming: Naming
   const role = rawRole.trim()
   const hoursText = rawHours.trim()
   if (role === '') {
-    if (hoursText !== '') {
+    // The action's default is always given; any other number means a token was meant.
+    if (hoursText !== '' && hoursText !== String(DEFAULT_TOKEN_HOURS)) {
       throw new InputError(
         `${naming.ref('mint-token-hours')} is given without ${naming.ref('mint-token')}: set ${naming.set('mint-token', 'write')} (or read, admin), or remove it.`
       )
