@@ -98,7 +98,12 @@ describe('mint-token', () => {
     expect(claims(token).expiresAt * 1000 - Date.now()).toBeGreaterThan(6 * 3600_000 - 60_000)
     expect(claims(token).expiresAt * 1000 - Date.now()).toBeLessThanOrEqual(6 * 3600_000)
     expect(verifyRackToken(SIGNING_KEY, token, Date.now())).toHaveProperty('claims')
-    expect(Object.keys(result.env).sort()).toEqual(['CONVOX_ACTOR', 'CONVOX_CONFIG', 'CONVOX_HOST', 'RACK_URL'])
+    expect(Object.keys(result.env).sort()).toEqual([
+      'CONVOX_ACTOR',
+      'CONVOX_CONFIG',
+      'CONVOX_HOST',
+      'RACK_URL'
+    ])
     expect(result.outputs).toMatchObject({
       'token-role': 'write',
       'token-expires-at': new Date(claims(token).expiresAt * 1000).toISOString().replace('.000Z', 'Z'),
