@@ -1,5 +1,5 @@
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type { Actor } from '../core/actor.ts'
 import { resolveActor } from '../core/actor.ts'
 import type { BasicUser } from '../core/credential.ts'
@@ -9,7 +9,6 @@ import { normaliseHost, PUBLIC_CONSOLE_HOST } from '../core/host.ts'
 import {
   checkCliDownloadUrl,
   checkCliVersion,
-  checkGitHubSecretName,
   checkTrust,
   cleanKey,
   parseConfigDir,
@@ -24,6 +23,11 @@ import { FLAG_NAMING, FORMATS, UsageError } from './args.ts'
 import type { Ci } from './ci.ts'
 import { ciRun } from './ci.ts'
 import { defaultStateFile } from './state-file.ts'
+import { checkWritableDir, readText, text } from './flag-files.ts'
+import type { StoreSettings } from './store-options.ts'
+import { storeSettings, storedValue, tokenStoreSettings } from './store-options.ts'
+
+export type { StoreSettings } from './store-options.ts'
 
 /**
  * From flags and environment to what each command runs with, by the action's rules
@@ -70,11 +74,6 @@ export interface LoginSettings {
   revoke?: { timeoutMs: number; stored?: { value: string; source: string } }
 }
 
-export type StoreSettings =
-  | { kind: 'github'; name: string; repository: string; environment?: string; token: string; apiUrl: string }
-  | { kind: 'gitlab'; name: string; project: string; token: string; apiUrl: string }
-  | { kind: 'file' }
-
 export interface KeyrollSettings extends LoginSettings {
   timeoutMs: number
   passwordNext?: string
@@ -93,11 +92,6 @@ export interface InstallSettings {
   downloadUrl?: string
   cacheDir: string
   target: Target
-}
-
-const text = (flags: Flags, name: string): string => {
-  const value = flags[name]
-  return typeof value === 'string' ? value.trim() : ''
 }
 
 export function loginSettings(flags: Flags, ctx: Context, command: Command = 'login'): LoginSettings {
@@ -170,42 +164,6 @@ export function loginSettings(flags: Flags, ctx: Context, command: Command = 'lo
   })
 }
 
-/**
- * What the token store holds now, a rerun's evidence: a GitLab CI/CD variable is in the job's
- * environment, a GitHub secret when the workflow maps it there under its own name, a file is read.
- */
-function storedValue(
-  tokens: { store?: StoreSettings; file?: string },
-  ctx: Context
-): { value: string; source: string } | undefined {
-  const { store, file } = tokens
-  if (!store) return undefined
-  if (store.kind === 'file') {
-    const value = existsSync(file!) ? readText(file!, '--token-file').trim() : ''
-    return value ? { value, source: `--token-file ${file}` } : undefined
-  }
-  const value = (ctx.env[store.name] ?? '').trim()
-  return value ? { value, source: `The variable ${store.name}` } : undefined
-}
-
-/** The renewal's store: a GitHub secret, a GitLab variable or a file, at most one. */
-function tokenStoreSettings(flags: Flags, ctx: Context): { store?: StoreSettings; file?: string } {
-  const fileFlag = text(flags, 'token-file')
-  const store = secretStoreSettings(flags, ctx, {
-    github: 'token-github-secret',
-    gitlab: 'token-gitlab-variable'
-  })
-  if (!fileFlag) return { store }
-  if (store) {
-    throw new InputError(
-      `Both --token-file and --${store.kind === 'github' ? 'token-github-secret' : 'token-gitlab-variable'} are given: keep the token in one store.`
-    )
-  }
-  const file = resolve(ctx.cwd, fileFlag)
-  checkWritableDir(file, '--token-file')
-  return { store: { kind: 'file' }, file }
-}
-
 export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
   const login = loginSettings(flags, ctx, 'keyroll')
   return usage('keyroll', () => {
@@ -234,91 +192,6 @@ export function keyrollSettings(flags: Flags, ctx: Context): KeyrollSettings {
       store
     }
   })
-}
-
-function storeSettings(flags: Flags, ctx: Context, nextPasswordFile: string | undefined): StoreSettings {
-  const store = secretStoreSettings(flags, ctx, { github: 'github-secret', gitlab: 'gitlab-variable' })
-  if (store) return store
-  if (!nextPasswordFile) {
-    throw new InputError(
-      'A keyroll makes a new key, which needs somewhere to go: pass --github-secret NAME, --gitlab-variable NAME, ' +
-        'or --next-password-file F to have it written to a file you then store.'
-    )
-  }
-  return { kind: 'file' }
-}
-
-/** The secret store named by the flags `names` gives (the keyroll's, or the token store's); none when neither is given. */
-function secretStoreSettings(
-  flags: Flags,
-  ctx: Context,
-  names: { github: string; gitlab: string }
-): StoreSettings | undefined {
-  const { env } = ctx
-  const github = text(flags, names.github)
-  const gitlab = text(flags, names.gitlab)
-  for (const [flag, needs] of [
-    ['github-repo', names.github],
-    ['github-environment', names.github],
-    ['gitlab-project', names.gitlab]
-  ] as const) {
-    if (text(flags, flag) && !text(flags, needs)) {
-      throw new InputError(
-        `--${flag} is given without --${needs}: name the ${flag.split('-')[0] === 'github' ? 'secret' : 'variable'} to update in --${needs}.`
-      )
-    }
-  }
-  if (github && gitlab) {
-    throw new InputError(`Both --${names.github} and --${names.gitlab} are given: keep the key in one store.`)
-  }
-  if (github) {
-    checkGitHubSecretName(github, FLAG_NAMING, names.github)
-    const token = (env.GITHUB_TOKEN ?? '').trim()
-    if (!token) {
-      throw new InputError(
-        `--${names.github} needs GITHUB_TOKEN set to a token that may write Actions secrets: a fine-grained token or a GitHub App token.`
-      )
-    }
-    const repository = text(flags, 'github-repo') || (env.GITHUB_REPOSITORY ?? '').trim()
-    if (!repository) {
-      throw new InputError(
-        `--${names.github} needs a repository: pass --github-repo owner/name (or set GITHUB_REPOSITORY).`
-      )
-    }
-    return {
-      kind: 'github',
-      name: github,
-      repository,
-      environment: text(flags, 'github-environment') || undefined,
-      token,
-      apiUrl: env.GITHUB_API_URL || 'https://api.github.com'
-    }
-  }
-  if (gitlab) {
-    const token = (env.GITLAB_TOKEN ?? '').trim()
-    if (!token) {
-      throw new InputError(
-        env.CI_JOB_TOKEN
-          ? `--${names.gitlab} needs GITLAB_TOKEN: CI_JOB_TOKEN cannot write CI/CD variables. Set GITLAB_TOKEN (a masked variable) to a ` +
-              'project or group access token with the api scope and the Maintainer role.'
-          : `--${names.gitlab} needs GITLAB_TOKEN set to a project or group access token with the api scope and the Maintainer role.`
-      )
-    }
-    const project = text(flags, 'gitlab-project') || (env.CI_PROJECT_ID ?? '').trim()
-    if (!project) {
-      throw new InputError(
-        `--${names.gitlab} needs a project: pass --gitlab-project ID (or set CI_PROJECT_ID).`
-      )
-    }
-    const apiUrl = (env.CI_API_V4_URL ?? '').trim()
-    if (!apiUrl) {
-      throw new InputError(
-        `--${names.gitlab} needs GitLab's API URL in CI_API_V4_URL, such as https://gitlab.com/api/v4 (GitLab CI sets it in every job).`
-      )
-    }
-    return { kind: 'gitlab', name: gitlab, project, token, apiUrl }
-  }
-  return undefined
 }
 
 export function logoutSettings(flags: Flags, ctx: Context): LogoutSettings {
@@ -389,36 +262,6 @@ function readKey(flags: Flags, ctx: Context): string {
     )
   }
   return cleanKey(raw, 'password', FLAG_NAMING, 'give the key on one line')
-}
-
-function readText(file: string, flag: string): string {
-  try {
-    const stat = lstatSync(file)
-    if (!stat.isFile() && !stat.isFIFO() && !stat.isCharacterDevice() && !stat.isSymbolicLink()) {
-      throw new InputError(`${flag} ${file} is not a file.`)
-    }
-    return readFileSync(file, 'utf8')
-  } catch (error) {
-    if (error instanceof InputError) throw error
-    const code = (error as NodeJS.ErrnoException).code
-    throw new InputError(
-      `${flag} ${file} cannot be read (${code ?? (error as Error).message}): check the path.`
-    )
-  }
-}
-
-/** A file this command will write: its directory must exist, and it must not be a link or a directory. */
-function checkWritableDir(file: string, flag: string): void {
-  const dir = dirname(file)
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new InputError(`${flag} ${file}: the directory ${dir} does not exist; create it first.`)
-  }
-  const stat = lstatSync(file, { throwIfNoEntry: false })
-  if (stat && !stat.isFile()) {
-    throw new InputError(
-      `${flag} ${file} exists and is not a regular file: remove it or choose another path.`
-    )
-  }
 }
 
 function target(flags: Flags, ctx: Context): Target {
