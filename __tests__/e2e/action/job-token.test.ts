@@ -26,6 +26,7 @@ afterAll(removeAll)
 
 let rack: FakeV3Rack
 let oldRack: FakeV3Rack
+let legacyRack: FakeV3Rack
 let console_: FakeV3Server
 let noDomain: FakeV3Rack
 let noDomainConsole: FakeV3Server
@@ -37,6 +38,7 @@ beforeAll(async () => {
     version: '3.10.2',
     noMintRoute: true
   })
+  legacyRack = await startFakeV3Rack({ password: PASSWORD, signingKey: SIGNING_KEY, version: '3.20.0' })
   console_ = await startFakeV3Console(rack, PASSWORD, {
     token: CONSOLE_TOKEN,
     org: 'acme',
@@ -50,7 +52,7 @@ beforeAll(async () => {
   })
 })
 afterAll(async () => {
-  for (const s of [rack, oldRack, console_, noDomain, noDomainConsole]) await s.close()
+  for (const s of [rack, oldRack, legacyRack, console_, noDomain, noDomainConsole]) await s.close()
 })
 
 const tokenIn = (url: string) => decodeURIComponent(/^https:\/\/jwt:([^@]+)@/.exec(url)![1]!)
@@ -199,6 +201,11 @@ describe('mint-token', () => {
       /will not mint a write token with this credential \(HTTP 401 you are unauthorized to access this\)/
     ],
     [
+      'a rack before 3.24.6 that answers an admin token with an empty one',
+      () => ({ host: legacyRack.host, password: PASSWORD, 'mint-token': 'admin' }),
+      /^127\.0\.0\.1:\d+ \(version 3\.20\.0\) answered the request for an admin token without a token/
+    ],
+    [
       'hours out of range',
       () => ({ host: rack.host, password: PASSWORD, 'mint-token': 'write', 'mint-token-hours': '8761' }),
       /^The mint-token-hours input "8761" is not a whole number of hours from 1 to 8760/
@@ -232,6 +239,7 @@ describe('mint-token', () => {
     expect(result.env).toEqual({})
     expect(fs.existsSync(path.join(runner.home, '.convox'))).toBe(false)
     // Nothing that changes a rack: no token was minted, the key not rotated.
+    // The legacy rack's 200 holds an empty token: nothing was minted there.
     const minted = [rack, oldRack, noDomain]
       .flatMap(r => r.requests)
       .filter(r => r.actor === actor && r.path.startsWith('/system/jwt') && r.status === 200)

@@ -6,6 +6,9 @@ import type { Naming } from '../naming.ts'
  * says is quoted only through serverLine (the callers pass it cleaned).
  */
 
+/** `an admin`, `a write`, `a read`. */
+const article = (role: TokenRole) => (role === 'admin' ? 'an admin' : `a ${role}`)
+
 const UPDATE = 'update the rack to 3.24.6 or later (convox rack update)'
 
 export function tooOldToMint(host: string, version: string, naming: Naming): string {
@@ -17,14 +20,14 @@ export function tooOldToMint(host: string, version: string, naming: Naming): str
 
 export function roleTooBig(host: string, role: TokenRole, heard: string, naming: Naming): string {
   return (
-    `${host} will not mint ${role === 'admin' ? 'an admin' : `a ${role}`} token with this credential (${heard}): only the rack password or ` +
+    `${host} will not mint ${article(role)} token with this credential (${heard}): only the rack password or ` +
     `an admin token mints admin tokens, and a read token mints none; set ${naming.set('mint-token', 'write')} or read, or log in with the rack password.`
   )
 }
 
 export function emptyToken(host: string, role: TokenRole, version: string, naming: Naming): string {
   return (
-    `${host} (version ${version || 'unknown'}) answered the request for a ${role} token without a token, as racks before 3.24.6 do for a role ` +
+    `${host} (version ${version || 'unknown'}) answered the request for ${article(role)} token without a token, as racks before 3.24.6 do for a role ` +
     `they do not know: ${UPDATE}, or set ${naming.set('mint-token', 'write')} or read.`
   )
 }
