@@ -8,7 +8,7 @@ import { startFakeV3Rack } from '../../../test-support/fake-v3-rack.ts'
 import type { RackTokenClaims } from '../../../test-support/rack-tokens.ts'
 import { verifyRackToken } from '../../../test-support/rack-tokens.ts'
 import type { Machine } from '../../../test-support/run-cli.ts'
-import { CLI, cliLeaks, machinePool, runCli } from '../../../test-support/run-cli.ts'
+import { CLI, cliLeaks, evalInBash, KEY_LINES, machinePool, runCli } from '../../../test-support/run-cli.ts'
 import { testTls } from '../../../test-support/tls.ts'
 
 /**
@@ -56,6 +56,32 @@ function login(rack: FakeV3Rack, m: Machine, ...extra: string[]): string[] {
     ...extra
   ]
 }
+
+describe('--mint-token', () => {
+  it.concurrent(
+    'hands the shell a minted token alone: no password in what it evals, on stderr or in the settings',
+    async () => {
+      const rack = await newRack()
+      const m = machines.fresh()
+      const dir = path.join(m.root, 'convox')
+      const result = await runCli(m, login(rack, m, '--mint-token', 'read', '--mint-token-hours', '1'), {
+        env: { CONVOX_PASSWORD: PASSWORD }
+      })
+      expect(result.code).toBe(0)
+      const vars = await evalInBash(result.stdout, ['CONVOX_HOST', 'CONVOX_PASSWORD', 'RACK_URL'], {
+        CONVOX_PASSWORD: PASSWORD
+      })
+      // The rack password the job had is cleared, not passed on.
+      expect(vars.CONVOX_PASSWORD).toBeUndefined()
+      const token = tokenOf(vars.RACK_URL!)
+      expect(claims(token).role).toBe('r')
+      expect(cliLeaks(result, [PASSWORD], { host: rack.host })).toEqual([])
+      expect(cliLeaks(result, [token], { host: rack.host, allowed: KEY_LINES.sh })).toEqual([])
+      for (const file of fs.readdirSync(dir))
+        expect(fs.readFileSync(path.join(dir, file), 'utf8')).not.toContain(PASSWORD)
+    }
+  )
+})
 
 describe('renewal', () => {
   it.concurrent('stores a minted RACK_URL in a file, and a write token renews itself from it', async () => {
