@@ -24,7 +24,12 @@ export async function writeSummary({
     ['Actor', actor || '(none sent)']
   ]
   if (token) {
-    if (minted) rows.push(['Job token', 'minted by this step; later steps have it instead of the key'])
+    if (minted) {
+      const where = minted.storedIn
+        ? `minted by this step and stored in ${minted.storedIn}`
+        : 'minted by this step; later steps have it instead of the key'
+      rows.push(['Job token', where])
+    }
     rows.push(['Token role', token.role], ['Token expires at', formatExpiry(token.expiresAt)])
   }
   if (keyroll) {

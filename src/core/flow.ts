@@ -79,8 +79,8 @@ export interface FlowResult {
   cli?: InstalledCli
   /** The rack access token's claims, for a token login or a minted job token. */
   token?: TokenCredential
-  /** Whether `token` was minted by this login. */
-  minted?: boolean
+  /** Set when `token` was minted by this login: where it was stored, or nothing when handed over. */
+  minted?: { storedIn?: string }
   /** The audit actor sent; empty when none. */
   actor: string
 }
@@ -129,7 +129,8 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
       ...(cli && { 'cli-version': cli.version, 'cli-path': cli.path })
     }
     const store = options.mint?.store
-    if (session.minted && store) {
+    // A revocation stores as soon as the new token is verified, itself.
+    if (session.minted && store && !options.mint?.revoke) {
       await log.group(`Store the token in ${store.describe('current')}`, () =>
         store.writeCurrent(session.minted!.rackUrl)
       )
@@ -140,7 +141,15 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
       frontend.publish(handover({ ...options, exportEnv }, log, result, password, session.user, outputs))
     // Before a keyroll, so that steps which run after a failed roll still have a login.
     publish()
-    if (!options.keyroll) return { login: result, password, cli, token, minted: !!session.minted, actor }
+    if (!options.keyroll)
+      return {
+        login: result,
+        password,
+        cli,
+        token,
+        minted: session.minted && { storedIn: store?.describe('current') },
+        actor
+      }
 
     const keyroll = await rollKey(options, frontend, session)
     password = keyroll.password

@@ -68,6 +68,10 @@ describe('token-secret', () => {
       // For the jobs that read the secret, not for this job's later steps.
       expect(first.env).toEqual({})
       expect(first.outputs['rack-url']).toBe(url1)
+      expect(first.summary).toContain(
+        `minted by this step and stored in repository secret ${NAME} of ${REPOSITORY}`
+      )
+      expect(github.ops.filter(op => op.op === 'put' && op.name === NAME)).toHaveLength(1)
       expect(findLeaks(first, [PASSWORD, GITHUB_TOKEN], { host: rack.host, made: [token1] })).toEqual([])
 
       const second = await runStep(
@@ -111,6 +115,8 @@ describe('token-secret', () => {
       expect(result.error).toBeUndefined()
       expect(rack.model.rotations).toHaveLength(1)
       const stored = github.secrets().get(NAME)!
+      // The probe before the rotation, the new token after: two writes, not three.
+      expect(github.ops.filter(op => op.op === 'put' && op.name === NAME)).toHaveLength(2)
       expect(verifyRackToken(rack.model.signingKey, tokenOf(stored), settled(rack))).toHaveProperty('claims')
       expect(verifyRackToken(rack.model.signingKey, before, settled(rack))).toEqual({
         reason: 'signature is invalid'
