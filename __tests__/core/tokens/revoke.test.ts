@@ -19,10 +19,12 @@ describe('revokeTokens on a rolling restart', () => {
         const m = await simulateRevocation(seed, c)
         expect(m.model.rotations).toHaveLength(1)
         expect(m.result.rotated).toBe(true)
-        expect(m.writes).toHaveLength(2)
-        const [probe, final] = m.writes.map(w => tokenOf(w.value))
+        // The probe first; then the new token, replaced when the watch after storing sees it refused.
+        expect(m.writes.length).toBeGreaterThanOrEqual(2)
+        const probe = tokenOf(m.writes[0]!.value)
+        const final = tokenOf(m.writes.at(-1)!.value)
         // Minted before the rotation: dead once the restart is over.
-        expect(verifyRackToken(m.model.signingKey, probe!, m.model.restartEndsAt()! + 1)).toEqual({
+        expect(verifyRackToken(m.model.signingKey, probe, m.model.restartEndsAt()! + 1)).toEqual({
           reason: 'signature is invalid'
         })
         expect(final).not.toBe(probe)
@@ -35,7 +37,7 @@ describe('revokeTokens on a rolling restart', () => {
     const notices: number[] = []
     for (let seed = 1; seed <= 100; seed++) {
       const m = await simulateRevocation(seed, REVOCATION_WINDOWS[0]!)
-      const final = tokenOf(m.writes[1]!.value)
+      const final = tokenOf(m.writes.at(-1)!.value)
       expect(verifyRackToken(m.model.signingKey, final, m.model.restartEndsAt()! + 1)).toHaveProperty(
         'claims'
       )

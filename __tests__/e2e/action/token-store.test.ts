@@ -111,7 +111,7 @@ describe('token-secret', () => {
         'revoke-tokens': 'true',
         'keyroll-timeout': '2m'
       }
-      const result = await runStep(fresh(), inputs, { env })
+      const result = await runStep(fresh(), inputs, { env, timeoutMs: 120_000 })
       expect(result.error).toBeUndefined()
       expect(rack.model.rotations).toHaveLength(1)
       const stored = github.secrets().get(NAME)!
@@ -124,11 +124,16 @@ describe('token-secret', () => {
       expect(findLeaks(result, [PASSWORD, GITHUB_TOKEN], { host: rack.host })).toEqual([])
 
       // The workflow passes the secret back: the token it holds is this run's, so nothing is rotated.
-      const rerun = await runStep(fresh(), { ...inputs, 'stored-rack-url': stored }, { env })
+      const rerun = await runStep(
+        fresh(),
+        { ...inputs, 'stored-rack-url': stored },
+        { env, timeoutMs: 120_000 }
+      )
       expect(rerun.error).toBeUndefined()
       expect(rerun.stdout).toContain('nothing to do')
       expect(rack.model.rotations).toHaveLength(1)
-    }
+    },
+    150_000
   )
 
   it.concurrent('refuses revoke-tokens without token-secret, before any request', async () => {

@@ -197,7 +197,10 @@ describe('revocation', () => {
       const m = machines.fresh()
       const file = path.join(m.work, 'rack-url')
       const before = rack.model.mint('rw', 24)
-      const result = await runCli(m, revoke(rack, m, file), { env: { CONVOX_PASSWORD: PASSWORD } })
+      const result = await runCli(m, revoke(rack, m, file), {
+        env: { CONVOX_PASSWORD: PASSWORD },
+        timeoutMs: 120_000
+      })
       expect(result.stderr).toContain('Rotated the signing key')
       expect(result.code).toBe(0)
       expect(rack.model.rotations).toHaveLength(1)
@@ -207,7 +210,8 @@ describe('revocation', () => {
         reason: 'signature is invalid'
       })
       expect(cliLeaks(result, [PASSWORD, token], { host: rack.host })).toEqual([])
-    }
+    },
+    150_000
   )
 
   it.concurrent('refuses with a rack access token, in one sentence, rotating nothing', async () => {
@@ -227,19 +231,26 @@ describe('revocation', () => {
     ['after the probe is stored', /Stored a short-lived token/],
     ['after the rotation', /Rotated the signing key/],
     ['after the new token is stored', /Stored a write token signed with the new key/]
-  ])('killed %s, a rerun finishes without rotating again', async (_point, when) => {
-    const rack = await newRack(2, 1500)
-    const m = machines.fresh()
-    const file = path.join(m.work, 'rack-url')
-    await runUntil(m, revoke(rack, m, file), { CONVOX_PASSWORD: PASSWORD }, when)
-    // A rerun comes after the restart has begun: before its first process restarts, a rotation
-    // cannot be told from none (docs/tokens.md, what remains).
-    const firstRestart = (rack.model.rotations[0] ?? 0) + 1500 + 100
-    await new Promise(resolve => setTimeout(resolve, Math.max(0, firstRestart - Date.now())))
-    const rerun = await runCli(m, revoke(rack, m, file), { env: { CONVOX_PASSWORD: PASSWORD } })
-    expect(rerun.code).toBe(0)
-    expect(rack.model.rotations).toHaveLength(1)
-    const token = tokenOf(fs.readFileSync(file, 'utf8'))
-    expect(verifyRackToken(rack.model.signingKey, token, settled(rack))).toHaveProperty('claims')
-  })
+  ])(
+    'killed %s, a rerun finishes without rotating again',
+    async (_point, when) => {
+      const rack = await newRack(2, 1500)
+      const m = machines.fresh()
+      const file = path.join(m.work, 'rack-url')
+      await runUntil(m, revoke(rack, m, file), { CONVOX_PASSWORD: PASSWORD }, when)
+      // A rerun comes after the restart has begun: before its first process restarts, a rotation
+      // cannot be told from none (docs/tokens.md, what remains).
+      const firstRestart = (rack.model.rotations[0] ?? 0) + 1500 + 100
+      await new Promise(resolve => setTimeout(resolve, Math.max(0, firstRestart - Date.now())))
+      const rerun = await runCli(m, revoke(rack, m, file), {
+        env: { CONVOX_PASSWORD: PASSWORD },
+        timeoutMs: 120_000
+      })
+      expect(rerun.code).toBe(0)
+      expect(rack.model.rotations).toHaveLength(1)
+      const token = tokenOf(fs.readFileSync(file, 'utf8'))
+      expect(verifyRackToken(rack.model.signingKey, token, settled(rack))).toHaveProperty('claims')
+    },
+    150_000
+  )
 })

@@ -54,3 +54,7 @@ export function rotateFailed(host: string, status: number, heard: string): strin
 export function rotateUnknown(host: string, why: string): string {
   return `The answer to PUT /system/jwt/rotate on ${host} was lost (${why}), so the key may or may not be rotated; ${RERUN} unless needed.`
 }
+
+export function replacing(): string {
+  return 'Part of the API, still restarting, refuses the token just stored: minting another once the restart is over.'
+}

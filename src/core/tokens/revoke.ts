@@ -70,8 +70,17 @@ export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
     probe = minted.credential
   }
   const from = clock.now()
-  const done = await rideWindow(request, probe, from, sent)
-  await store.writeCurrent(done.rackUrl)
+  let done = await rideWindow(request, probe, from, sent)
+  const timing = request.timing ?? DEFAULT_WINDOW_TIMING
+  // Stored as soon as verified; then watched for a few polls, since a sample of a randomly routed
+  // API can be fooled: a token the rack starts refusing is replaced while a good one can be had.
+  for (;;) {
+    await store.writeCurrent(done.rackUrl)
+    if (await holds(request, done, from, timing)) break
+    log.info(say.replacing())
+    // The bucket is taken as spent: the burst that verified the token has just gone out.
+    done = await rideWindow(request, probe, from, Array(timing.burst).fill(clock.now()))
+  }
   const seconds = Math.round((clock.now() - (rotated ? from : start)) / 1000)
   log.info(
     say.stored(store.describe('current'), done.credential.role, formatExpiry(done.credential.expiresAt))
@@ -143,6 +152,26 @@ async function rideWindow(
     const wait = Math.max(0, sentAt + next.step.ms - clock.now())
     await clock.sleep(Math.min(wait, Math.max(0, request.timeoutMs - (clock.now() - from))))
   }
+}
+
+/** Whether the stored token is accepted on `watchPolls` polls at the window's pace (or time runs out). */
+async function holds(
+  request: RevokeRequest,
+  token: MintedToken,
+  from: number,
+  timing: WindowTiming
+): Promise<boolean> {
+  const { clock } = request
+  for (let i = 0; i < timing.watchPolls; i++) {
+    const left = request.timeoutMs - (clock.now() - from)
+    if (left <= 0) return true
+    // Twice the bucket's refill apart: the watch lets the bucket fill back up after the burst.
+    const pace = 2 * timing.refillMs + Math.floor(clock.random() * timing.pollJitterMs)
+    await clock.sleep(Math.min(left, pace))
+    const [answer] = await ask(request, token.credential, 1)
+    if (answer!.kind === 'refused') return false
+  }
+  return true
 }
 
 /** `GET /auth` with a token, `times` times back to back, each answer read as the window step reads it. */

@@ -58,6 +58,8 @@ export interface WindowTiming {
   verifyCount: number
   /** Pause between two verifying requests. */
   verifyGapMs: number
+  /** Polls of the stored token after it is stored (revoke.ts): refused once, it is replaced. */
+  watchPolls: number
   /** After a transient failure: floor plus full-jitter backoff; Retry-After honoured up to `maxWaitMs`. */
   backoff: KeyrollTiming['backoff']
   /** A server's Retry-After is honoured with a floor (a tiny one would make a storm) and up to this. */
@@ -81,6 +83,7 @@ export const DEFAULT_WINDOW_TIMING: WindowTiming = {
   refillMs: 60_000 / 11,
   verifyCount: 3,
   verifyGapMs: 300,
+  watchPolls: 3,
   backoff: { baseMs: 1000, capMs: 2000 },
   minServerWaitMs: 1000,
   maxWaitMs: 10_000
