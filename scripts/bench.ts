@@ -14,6 +14,9 @@ import { fakeCli } from '../test-support/fake-cli.ts'
 import { startFakeMirror } from '../test-support/fake-mirror.ts'
 import type { StepOptions } from '../test-support/run-action.ts'
 import { newRunner, removeRunner, runStep, runStepTrustingInputs } from '../test-support/run-action.ts'
+import { startFakeV3Rack } from '../test-support/fake-v3-rack.ts'
+import { verifyRackToken } from '../test-support/rack-tokens.ts'
+import { REVOCATION_WINDOWS, simulateRevocation } from '../test-support/revocation-windows.ts'
 import type { KeyrollMeasure } from '../test-support/keyroll-windows.ts'
 import {
   KEYROLL_WINDOWS,
@@ -264,8 +267,73 @@ async function rotations(): Promise<void> {
   }
 }
 
-if (process.env.BENCH_ONLY !== 'rotations') {
+/** What mint-token adds to the main step: the mint and the token's check, against a loopback v3 rack. */
+async function jobToken(): Promise<void> {
+  const rack = await startFakeV3Rack({ password: 'bench-key', signingKey: 'bench-signing-key' })
+  const runner = newRunner()
+  const login = { host: rack.host, password: 'bench-key', 'ca-cert': rack.caCert }
+  const step = async (inputs: Record<string, string>) => {
+    runner.jobEnv = {}
+    const result = await runStepTrustingInputs(runner, inputs)
+    if (result.code !== 0) throw new Error(`the action failed: ${result.error ?? result.stderr}`)
+    await runStepTrustingInputs(runner, inputs, { postOf: result })
+    return result.durationMs
+  }
+  const plain: number[] = []
+  const minted: number[] = []
+  const before = rack.requests.length
+  for (let i = 0; i < RUNS; i++) {
+    plain.push(await step(login))
+    minted.push(await step({ ...login, 'mint-token': 'write' }))
+  }
+  const perRun = (rack.requests.length - before) / RUNS
+  console.log(`\nJob token: the main step against a v3 rack, ${RUNS} interleaved runs each, medians`)
+  console.log('| case | median | requests |')
+  console.log('|---|---|---|')
+  console.log(`| login | ${fixed(median(plain))} ms | 2 |`)
+  console.log(`| login + mint-token: write | ${fixed(median(minted))} ms | ${fixed(perRun - 2, 0)} |`)
+  console.log(
+    `mint-token adds ${fixed(median(minted) - median(plain))} ms (the mint and the token's GET /auth)`
+  )
+  removeRunner(runner)
+  await rack.close()
+}
+
+/** The revocation window on the v3 rack model, virtual clock (docs/tokens.md). */
+async function revocation(): Promise<void> {
+  console.log(
+    "\nRevocation: from the end of the rack's rolling restart to the new token stored (targets: median <= 5 s, worst <= 10 s),"
+  )
+  console.log(
+    'requests in any 60 s (target <= 20), and runs whose stored token dies when the restart ends (target 0)'
+  )
+  console.log('| restart | runs | median notice | worst notice | worst req/min | stored a dying token |')
+  console.log('|---|---|---|---|---|---|')
+  for (const c of REVOCATION_WINDOWS) {
+    const notice: number[] = []
+    let worstRate = 0
+    let dying = 0
+    const runs = 200
+    for (let seed = 1; seed <= runs; seed++) {
+      const m = await simulateRevocation(seed, c)
+      notice.push(m.noticeMs / 1000)
+      worstRate = Math.max(worstRate, m.maxPerMinute)
+      const token = decodeURIComponent(/jwt:([^@]+)@/.exec(m.writes.at(-1)!.value)![1]!)
+      if ('reason' in verifyRackToken(m.model.signingKey, token, m.model.restartEndsAt()! + 1)) dying++
+    }
+    const name = `${c.processes} API process${c.processes > 1 ? 'es' : ''}, ${c.restartMs / 1000} s each`
+    console.log(
+      `| ${name} | ${runs} | ${fixed(median(notice))} s | ${fixed(Math.max(...notice))} s | ${worstRate} | ${dying} |`
+    )
+  }
+}
+
+// BENCH_ONLY=rotations|revocation runs one part alone (the virtual-clock windows need no start-up runs).
+const only = process.env.BENCH_ONLY
+if (!only) {
   await startup()
   await keyroll()
 }
-await rotations()
+if (!only || only === 'rotations') await rotations()
+if (!only || only === 'revocation') await revocation()
+if (!only) await jobToken()

@@ -41,6 +41,9 @@ describe('parseInputs', () => {
       githubToken: '',
       instancesKeyroll: false,
       sshKeySecret: '',
+      tokenSecret: '',
+      revokeTokens: false,
+      storedRackUrl: '',
       cliVersion: '',
       cliDownloadUrl: '',
       cliToken: ''

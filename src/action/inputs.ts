@@ -6,6 +6,9 @@ import { INPUT_NAMING } from './naming.ts'
 import { checkCliDownloadUrl, checkCliVersion, cleanKey, parseBoolean } from '../core/options.ts'
 import { resolveLogin } from '../core/resolve.ts'
 import { checkInstancesOptions, checkSshKeySecretName } from '../core/rotation/options.ts'
+import { checkGitHubSecretName } from '../core/options.ts'
+import type { MintSettings } from '../core/tokens/options.ts'
+import { checkMintCombination, parseMintToken } from '../core/tokens/options.ts'
 
 /**
  * Every input of the action, typed and checked in one place. Nothing else reads inputs, and
@@ -39,6 +42,13 @@ export interface Inputs {
   updateSecret: string
   updateSecretEnvironment: string
   githubToken: string
+  /** A job token to mint instead of handing over the key; none when undefined. */
+  mint?: MintSettings
+  /** The GitHub Actions secret that gets the minted RACK_URL; `''` for none. */
+  tokenSecret: string
+  revokeTokens: boolean
+  /** What tokenSecret holds now (a rerun's evidence); `''` when not given. */
+  storedRackUrl: string
   /** `''` (install nothing), `latest`, a v3 version `3.x.y` or a v2 timestamp. */
   cliVersion: string
   cliDownloadUrl: string
@@ -82,14 +92,49 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     context,
     INPUT_NAMING
   )
+  const mint = parseMintToken(get('mint-token'), get('mint-token-hours'), INPUT_NAMING)
+  const tokenSecret = text('token-secret')
+  const revokeTokens = bool('revoke-tokens', false)
+  checkMintCombination(
+    {
+      mint,
+      validate,
+      keyroll,
+      storeOrRevoke: tokenSecret !== '' || revokeTokens,
+      revoke: revokeTokens,
+      store: tokenSecret !== '',
+      tokenLogin: login.credential.kind === 'token',
+      timeoutMs: keyrollTimeoutMs
+    },
+    INPUT_NAMING
+  )
+  const storedRackUrl = get('stored-rack-url').trim()
+  if (storedRackUrl && !revokeTokens) {
+    throw new InputError(
+      'The stored-rack-url input is only used with revoke-tokens: true: remove it or set revoke-tokens: true.'
+    )
+  }
   if (!keyroll) {
-    for (const name of ['password-next', 'update-secret', 'update-secret-environment'] as const) {
+    const keyrollOnly = [
+      'password-next',
+      'update-secret',
+      ...(tokenSecret ? [] : ['update-secret-environment'])
+    ]
+    for (const name of keyrollOnly) {
       if (get(name).trim())
         throw new InputError(
           `The ${name} input is only used with keyroll: true: remove it or set keyroll: true.`
         )
     }
-  } else if (!updateSecret && updateSecretEnvironment) {
+  }
+  if (tokenSecret) {
+    checkGitHubSecretName(tokenSecret, INPUT_NAMING, 'token-secret')
+    if (!githubToken) {
+      throw new InputError(
+        'token-secret needs a github-token that may write Actions secrets: pass a fine-grained token or a GitHub App token.'
+      )
+    }
+  } else if (keyroll && !updateSecret && updateSecretEnvironment) {
     throw new InputError(
       'update-secret-environment is set without update-secret: name the secret to update in update-secret.'
     )
@@ -128,6 +173,10 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
     updateSecret,
     updateSecretEnvironment,
     githubToken,
+    mint,
+    tokenSecret,
+    revokeTokens,
+    storedRackUrl,
     cliVersion,
     cliDownloadUrl,
     cliToken: get('cli-token').trim()

@@ -21,6 +21,7 @@ import { checkJournalDir, deleteJournal, loadJournal } from './journal-file.ts'
 import { actionLog } from './log.ts'
 import { state } from './state.ts'
 import { writeSummary } from './summary.ts'
+import type { MintSettings } from '../core/tokens/options.ts'
 
 /**
  * The GitHub Action: a thin adapter between the runner (inputs, outputs, masking, state,
@@ -59,6 +60,7 @@ export async function run(): Promise<void> {
         login: flowLogin(inputs, actor.value, process.env),
         keyroll: inputs.keyroll ? keyrollOptions(inputs) : undefined,
         instancesKeyroll: inputs.instancesKeyroll ? instancesKeyrollOptions(inputs) : undefined,
+        mint: inputs.mint && mintOptions(inputs, inputs.mint),
         cli: inputs.cliVersion ? cliOptions(inputs) : undefined,
         exportEnv: inputs.exportEnv,
         exportActor: actor.export,
@@ -121,6 +123,32 @@ function instancesKeyrollOptions(
   }
 }
 
+/** The job token: handed to later steps, or stored in token-secret (and, with revoke-tokens, after a key rotation). */
+function mintOptions(inputs: Inputs, mint: MintSettings): NonNullable<Parameters<typeof runFlow>[0]['mint']> {
+  return {
+    ...mint,
+    store: inputs.tokenSecret
+      ? gitHubSecretStoreFromEnv(process.env, {
+          token: inputs.githubToken,
+          name: inputs.tokenSecret,
+          environment: inputs.updateSecretEnvironment || undefined,
+          clock: realClock,
+          log: actionLog,
+          naming: INPUT_NAMING,
+          retryForMs: inputs.retryForMs
+        })
+      : undefined,
+    revoke: inputs.revokeTokens
+      ? {
+          timeoutMs: inputs.keyrollTimeoutMs,
+          stored: inputs.storedRackUrl
+            ? { value: inputs.storedRackUrl, source: 'The stored-rack-url input' }
+            : undefined
+        }
+      : undefined
+  }
+}
+
 function cliOptions(inputs: Inputs): NonNullable<Parameters<typeof runFlow>[0]['cli']> {
   // convox/convox's releases live on github.com. On GitHub Enterprise Server the job's API is
   // another host, and its token must not be sent to github.com.
@@ -151,7 +179,7 @@ function fail(error: unknown, secrets: readonly string[]): void {
 function secretInputs(): { keys: string[]; tokens: string[] } {
   const given = (names: string[]) => names.map(name => core.getInput(name)).filter(Boolean)
   return {
-    keys: given(['password', 'password-next', 'rack-url']),
+    keys: given(['password', 'password-next', 'rack-url', 'stored-rack-url']),
     tokens: given(['github-token', 'cli-token'])
   }
 }

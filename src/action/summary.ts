@@ -9,6 +9,7 @@ export async function writeSummary({
   rotation,
   cli,
   token,
+  minted,
   actor
 }: FlowResult): Promise<void> {
   // core.summary throws without the file; a runner always sets it, a local run does not.
@@ -24,6 +25,12 @@ export async function writeSummary({
     ['Actor', actor || '(none sent)']
   ]
   if (token) {
+    if (minted) {
+      const where = minted.storedIn
+        ? `minted by this step and stored in ${minted.storedIn}`
+        : 'minted by this step; later steps have it instead of the key'
+      rows.push(['Job token', where])
+    }
     rows.push(['Token role', token.role], ['Token expires at', formatExpiry(token.expiresAt)])
   }
   if (keyroll) {

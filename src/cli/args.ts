@@ -42,8 +42,41 @@ const LOGIN_FLAGS: FlagSpec[] = [
   { name: 'state-file', value: 'F', help: 'where the undo record goes (one per config dir)' }
 ]
 
+const MINT_FLAGS: FlagSpec[] = [
+  {
+    name: 'mint-token',
+    value: 'read|write|admin',
+    help: 'hand over a minted token of this role, not the key (v3)'
+  },
+  { name: 'mint-token-hours', value: 'N', help: 'how long the minted token lives, 1 to 8760 (6)' }
+]
+
+const STORE_PLACE_FLAGS: FlagSpec[] = [
+  { name: 'github-repo', value: 'OWNER/NAME', help: "the secret's repository (GITHUB_REPOSITORY)" },
+  { name: 'github-environment', value: 'E', help: 'an environment secret of that environment' },
+  { name: 'gitlab-project', value: 'ID', help: "the variable's project (CI_PROJECT_ID)" }
+]
+
+const TOKEN_STORE_FLAGS: FlagSpec[] = [
+  {
+    name: 'token-github-secret',
+    value: 'NAME',
+    help: 'store the minted RACK_URL in this secret (GITHUB_TOKEN)'
+  },
+  {
+    name: 'token-gitlab-variable',
+    value: 'NAME',
+    help: 'store the minted RACK_URL in this variable (GITLAB_TOKEN)'
+  },
+  { name: 'token-file', value: 'F', help: 'write the minted RACK_URL to this file (mode 0600)' },
+  { name: 'revoke-tokens', help: "rotate the rack's signing key first: every earlier token dies" },
+  { name: 'timeout', value: 'DURATION', help: 'how long the rack may take to restart its API (30m)' },
+  ...STORE_PLACE_FLAGS
+]
+
 const KEYROLL_FLAGS: FlagSpec[] = [
   ...LOGIN_FLAGS,
+  ...MINT_FLAGS,
   { name: 'timeout', value: 'DURATION', help: 'how long the rack may take to apply the key (30m)' },
   {
     name: 'next-password-file',
@@ -51,10 +84,8 @@ const KEYROLL_FLAGS: FlagSpec[] = [
     help: 'pending key of an earlier roll; without a store, where the new key is written'
   },
   { name: 'github-secret', value: 'NAME', help: 'GitHub Actions secret holding the key (GITHUB_TOKEN)' },
-  { name: 'github-repo', value: 'OWNER/NAME', help: "the secret's repository (GITHUB_REPOSITORY)" },
-  { name: 'github-environment', value: 'E', help: 'an environment secret of that environment' },
   { name: 'gitlab-variable', value: 'NAME', help: 'GitLab CI/CD variable holding the key (GITLAB_TOKEN)' },
-  { name: 'gitlab-project', value: 'ID', help: "the variable's project (CI_PROJECT_ID)" },
+  ...STORE_PLACE_FLAGS,
   { name: 'instances', help: "then roll the instances' SSH key (convox instances keyroll)" },
   { name: 'instances-only', help: "roll only the instances' SSH key, not the password" },
   {
@@ -72,7 +103,7 @@ const KEYROLL_FLAGS: FlagSpec[] = [
 
 /** Every command's flags. */
 export const FLAGS: Record<Command, FlagSpec[]> = {
-  login: LOGIN_FLAGS,
+  login: [...LOGIN_FLAGS, ...MINT_FLAGS, ...TOKEN_STORE_FLAGS],
   logout: [
     { name: 'config-dir', value: 'D', help: 'settings directory to restore (CONVOX_CONFIG, then ~/.convox)' },
     { name: 'state-file', value: 'F', help: 'the undo record login wrote' },
@@ -145,6 +176,7 @@ const COMMAND_OF_INPUT: Record<string, string> = {
   'update-secret': '--github-secret',
   'instances-keyroll': '--instances',
   'ssh-key-secret': '--ssh-key-github-secret',
+  'token-secret': '--token-github-secret',
   'update-secret-environment': '--github-environment',
   'github-token': 'GITHUB_TOKEN',
   'cli-version': '--version',

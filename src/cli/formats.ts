@@ -96,9 +96,12 @@ export function azurePathLine(dir: string): string {
   return `##vso[task.prependpath]${azureEscape(dir)}\n`
 }
 
-/** The action's outputs as one JSON object, never the key: a JSON consumer need not be trusted with it. */
+/** Outputs that hold a key: the new key of a keyroll, a minted token's RACK_URL. */
+const SECRET_OUTPUTS = ['password', 'rack-url']
+
+/** The action's outputs as one JSON object, never a key: a JSON consumer need not be trusted with it. */
 export function jsonLine(outputs: Record<string, string>): string {
-  return `${JSON.stringify(Object.fromEntries(Object.entries(outputs).filter(([name]) => name !== 'password')))}\n`
+  return `${JSON.stringify(Object.fromEntries(Object.entries(outputs).filter(([name]) => !SECRET_OUTPUTS.includes(name))))}\n`
 }
 
 export type EvalShell = 'sh' | 'fish' | 'pwsh'

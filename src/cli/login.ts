@@ -32,15 +32,18 @@ export async function login(
   const log = cliLog(stderr, mask)
   log.secret(settings.password)
   if (keyroll?.passwordNext) log.secret(keyroll.passwordNext)
+  if (settings.revoke?.stored) log.secret(settings.revoke.stored.value)
   const sink: Sink = { target: settings.target, stdout, env, runner }
 
   let record: LoginRecord
   let store: SecretStore | undefined
   let sshKeyStore: SecretStore | undefined
+  let tokenStore: SecretStore | undefined
   try {
     record = new LoginRecord(settings.stateFile)
-    store = keyroll?.store && makeStore(keyroll.store, keyroll, log, ctx)
-    sshKeyStore = keyroll?.sshKeyStore && makeStore(keyroll.sshKeyStore, keyroll, log, ctx)
+    store = keyroll?.store && makeStore(keyroll.store, keyroll.nextPasswordFile, log, ctx)
+    sshKeyStore = keyroll?.sshKeyStore && makeStore(keyroll.sshKeyStore, undefined, log, ctx)
+    tokenStore = settings.tokenStore && makeStore(settings.tokenStore, settings.tokenFile, log, ctx)
   } catch (error) {
     return failure(error, log)
   }
@@ -75,6 +78,7 @@ export async function login(
               needsStore: true
             }
           : undefined,
+        mint: settings.mint && { ...settings.mint, store: tokenStore, revoke: settings.revoke },
         instancesKeyroll: keyroll?.instances
           ? { timeoutMs: keyroll.keyrollTimeoutMs, sshKeyStore }
           : undefined,

@@ -14,6 +14,10 @@ import { checkWritableDir, readText } from './flag-files.ts'
 import { defaultStateFile } from './state-file.ts'
 import type { EvalShell } from './formats.ts'
 import { onTerminal } from './terminal.ts'
+import type { MintSettings } from '../core/tokens/options.ts'
+import { checkMintCombination, parseMintToken } from '../core/tokens/options.ts'
+import type { StoreSettings } from './stores.ts'
+import { storedValue, tokenStoreSettings } from './stores.ts'
 
 /**
  * From flags and environment to what each command runs with, by the action's rules
@@ -45,6 +49,14 @@ export interface LoginSettings extends ResolvedLogin {
   target: Target
   dotenvFile?: string
   stateFile: string
+  /** A job token to mint instead of handing over the key; none when undefined. */
+  mint?: MintSettings
+  /** Where the minted RACK_URL goes instead of to later steps (renewal); none when undefined. */
+  tokenStore?: StoreSettings
+  /** With tokenStore kind `file`: the file. */
+  tokenFile?: string
+  /** `--revoke-tokens`: how long the restart may take, and what the store holds now. */
+  revoke?: { timeoutMs: number; stored?: { value: string; source: string } }
 }
 
 /** The keyroll's part of the options, for `keyroll` (stores.ts). */
@@ -89,11 +101,29 @@ export function loginSettings(flags: Flags, ctx: Context, keyroll?: KeyrollValue
         insecure: flags.insecure === true,
         retryFor: text(flags, 'retry-for'),
         keyroll: keyroll !== undefined,
-        keyrollTimeout: keyroll?.keyrollTimeout ?? '',
+        // login's --timeout bounds a token revocation's restart, keyroll's the roll.
+        keyrollTimeout: keyroll?.keyrollTimeout ?? text(flags, 'timeout'),
         passwordNext: '',
         githubSecret: keyroll?.githubSecret
       },
       { home: ctx.home, workspace: ctx.ci.workspace },
+      naming
+    )
+    const mint = parseMintToken(text(flags, 'mint-token'), text(flags, 'mint-token-hours'), naming)
+    // The keyroll's own store flags share the place flags (--github-repo...): only login has a token store.
+    const tokens = keyroll ? {} : tokenStoreSettings(flags, ctx)
+    const revokeTokens = !keyroll && flags['revoke-tokens'] === true
+    checkMintCombination(
+      {
+        mint,
+        validate: login.validate,
+        keyroll: keyroll !== undefined,
+        storeOrRevoke: tokens.store !== undefined || revokeTokens,
+        revoke: revokeTokens,
+        store: tokens.store !== undefined,
+        tokenLogin: login.credential.kind === 'token',
+        timeoutMs: login.keyrollTimeoutMs
+      },
       naming
     )
     const stateFile = text(flags, 'state-file')
@@ -114,7 +144,13 @@ export function loginSettings(flags: Flags, ctx: Context, keyroll?: KeyrollValue
       dotenvFile: dotenvFile ? resolve(ctx.cwd, dotenvFile) : undefined,
       stateFile: stateFile
         ? resolve(ctx.cwd, stateFile)
-        : defaultStateFile(login.configDir, ctx.env, ctx.home)
+        : defaultStateFile(login.configDir, ctx.env, ctx.home),
+      mint,
+      tokenStore: tokens.store,
+      tokenFile: tokens.file,
+      revoke: revokeTokens
+        ? { timeoutMs: login.keyrollTimeoutMs, stored: storedValue(tokens, ctx) }
+        : undefined
     }
   })
 }

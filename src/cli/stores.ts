@@ -166,6 +166,51 @@ function storeSettings(
   )
 }
 
+/** The renewal's store: a GitHub secret, a GitLab variable or a file, at most one. */
+export function tokenStoreSettings(flags: Flags, ctx: Context): { store?: StoreSettings; file?: string } {
+  const github = text(flags, 'token-github-secret')
+  const gitlab = text(flags, 'token-gitlab-variable')
+  const fileFlag = text(flags, 'token-file')
+  const given = [
+    github && '--token-github-secret',
+    gitlab && '--token-gitlab-variable',
+    fileFlag && '--token-file'
+  ]
+  const named = given.filter(Boolean)
+  if (named.length > 1)
+    throw new InputError(`Both ${named[0]} and ${named[1]} are given: keep the token in one store.`)
+  if (github) checkGitHubSecretName(github, namingOf(ctx), 'token-secret')
+  const store = secretStoreSettings(ctx, github, gitlab, {
+    github: '--token-github-secret',
+    gitlab: '--token-gitlab-variable',
+    repo: text(flags, 'github-repo'),
+    environment: text(flags, 'github-environment') || undefined,
+    project: text(flags, 'gitlab-project')
+  })
+  if (!fileFlag) return { store }
+  const file = resolve(ctx.cwd, fileFlag)
+  checkWritableDir(file, '--token-file')
+  return { store: { kind: 'file' }, file }
+}
+
+/**
+ * What the token store holds now, a rerun's evidence: a GitLab CI/CD variable is in the job's
+ * environment, a GitHub secret when the workflow maps it there under its own name, a file is read.
+ */
+export function storedValue(
+  tokens: { store?: StoreSettings; file?: string },
+  ctx: Context
+): { value: string; source: string } | undefined {
+  const { store, file } = tokens
+  if (!store) return undefined
+  if (store.kind === 'file') {
+    const value = existsSync(file!) ? readText(file!, '--token-file').trim() : ''
+    return value ? { value, source: `--token-file ${file}` } : undefined
+  }
+  const value = (ctx.env[store.name] ?? '').trim()
+  return value ? { value, source: `The variable ${store.name}` } : undefined
+}
+
 /** A GitHub Actions secret or a GitLab CI/CD variable, with the token and place each needs; none when neither is named. */
 function secretStoreSettings(
   ctx: Context,
@@ -223,10 +268,13 @@ function secretStoreSettings(
   return undefined
 }
 
-/** The store object the core writes a key through, for the settings of one store. */
+/**
+ * The store object the core writes a key through, for the settings of one store; `file` is the
+ * key file of a `file` store (the keyroll's --next-password-file, --token-file).
+ */
 export function makeStore(
   store: SshKeyStoreSettings,
-  keyroll: KeyrollSettings,
+  file: string | undefined,
   log: CliLog,
   ctx: Context
 ): SecretStore {
@@ -252,9 +300,9 @@ export function makeStore(
       })
     }
     if (store.file) return privateKeyFile(store.file)
-    return new KeyFileStore(keyroll.nextPasswordFile!)
+    return new KeyFileStore(file!)
   } catch (error) {
-    if (error instanceof ConvoxError) throw new UsageError(error.message, 'keyroll')
+    if (error instanceof ConvoxError) throw new UsageError(error.message)
     throw error
   }
 }

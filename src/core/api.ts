@@ -81,6 +81,11 @@ export class ConvoxApi {
     return new ConvoxApi(this.host, password, this.client, this.identity)
   }
 
+  /** The same host and connection pool, as another Basic user (a minted token, user `jwt`). */
+  withCredential(password: string, user: BasicUser): ConvoxApi {
+    return new ConvoxApi(this.host, password, this.client, { ...this.identity, user })
+  }
+
   /** Closes pooled connections so the process can exit at once. */
   close(): void {
     this.client.close()

@@ -2,7 +2,7 @@ import type { InstallCliOptions, InstalledCli } from './cli-install/install.ts'
 import { installCli } from './cli-install/install.ts'
 import type { Clock } from './clock.ts'
 import { formatDuration } from './clock.ts'
-import type { TokenCredential } from './credential.ts'
+import type { BasicUser, TokenCredential } from './credential.ts'
 import { checkTokenExpiry, formatExpiry, parseToken } from './credential.ts'
 import { ConvoxError } from './errors.ts'
 import type { KeyrollResult } from './keyroll/keyroll.ts'
@@ -18,6 +18,9 @@ import type { RotationResult } from './rotation/rotation.ts'
 import { rotationContext, runRotations } from './rotation/rotation.ts'
 import type { SecretStore } from './stores/store.ts'
 import { rackUrls, secretForms } from './secrets.ts'
+import type { JobTokenOptions } from './tokens/job-token.ts'
+import { jobTokenExchange } from './tokens/job-token.ts'
+import type { MintedToken } from './tokens/mint.ts'
 import type { Journal } from './settings/journal.ts'
 import { writeSettings } from './settings/settings.ts'
 import { RejectedKeyError } from './validate.ts'
@@ -69,6 +72,8 @@ export interface FlowOptions {
     sshKeyStore?: SecretStore
   }
   cli?: Omit<InstallCliOptions, 'log' | 'clock' | 'naming'>
+  /** Set to hand later steps (or a store) a minted job token instead of the login's key. */
+  mint?: JobTokenOptions
   /** Whether the login's variables go to later steps (`export-env`). */
   exportEnv: boolean
   /** Whether later steps get `login.actor` as CONVOX_ACTOR (with exportEnv): not over the job's own. */
@@ -87,8 +92,10 @@ export interface FlowResult {
   /** A v3 rack's password rotated through Console, instance SSH keys rolled. */
   rotation?: RotationResult
   cli?: InstalledCli
-  /** The rack access token's claims, for a token login. */
+  /** The rack access token's claims, for a token login or a minted job token. */
   token?: TokenCredential
+  /** Set when `token` was minted by this login: where it was stored, or nothing when handed over. */
+  minted?: { storedIn?: string }
   /** The audit actor sent; empty when none. */
   actor: string
 }
@@ -107,7 +114,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
   for (const key of [options.login.password, options.keyroll?.passwordNext]) {
     if (key) for (const url of rackUrls(options.login.host, key)) log.secret(url)
   }
-  const token = checkToken(options, log, naming)
+  let token = checkToken(options, log, naming)
   const actor = options.login.actor ?? ''
   const cli = options.cli
     ? await log.group('Install the Convox CLI', () =>
@@ -143,6 +150,7 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
   try {
     const { result } = session
     let password = session.password
+    if (session.minted) token = session.minted.credential
     const outputs: Record<string, string> = {
       host: result.host,
       kind: result.kind,
@@ -155,12 +163,31 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
       'token-role': token?.role ?? '',
       'token-expires-at': token ? formatExpiry(token.expiresAt) : '',
       actor,
+      ...(session.minted && { 'rack-url': session.minted.rackUrl }),
       ...(cli && { 'cli-version': cli.version, 'cli-path': cli.path })
     }
-    const publish = () => frontend.publish(handover(options, log, result, password, outputs))
+    const store = options.mint?.store
+    // A revocation stores as soon as the new token is verified, itself.
+    if (session.minted && store && !options.mint?.revoke) {
+      await log.group(`Store the token in ${store.describe('current')}`, () =>
+        store.writeCurrent(session.minted!.rackUrl)
+      )
+    }
+    // A stored token is for the jobs that read the store, not for this job's later steps.
+    const exportEnv = options.exportEnv && !store
+    const publish = () =>
+      frontend.publish(handover({ ...options, exportEnv }, log, result, password, session.user, outputs))
     // Before a keyroll, so that steps which run after a failed roll still have a login.
     publish()
-    if (!options.keyroll && !options.instancesKeyroll) return { login: result, password, cli, token, actor }
+    if (!options.keyroll && !options.instancesKeyroll)
+      return {
+        login: result,
+        password,
+        cli,
+        token,
+        minted: session.minted && { storedIn: store?.describe('current') },
+        actor
+      }
 
     let keyroll: KeyrollResult | undefined
     if (plan.password === 'rack') {
@@ -225,10 +252,11 @@ function handover(
   log: Log,
   result: LoginResult,
   password: string,
+  user: BasicUser,
   outputs: Record<string, string>
 ): Handover {
   if (!options.exportEnv) return { env: {}, clear: [], outputs: { ...outputs } }
-  const env = loginVariables(result, password, options.login.user)
+  const env = loginVariables(result, password, user)
   if (options.exportActor && options.login.actor) env.CONVOX_ACTOR = options.login.actor
   const clear = (Object.keys(STALE_VARIABLES) as Array<keyof typeof STALE_VARIABLES>).filter(
     name => options.env[name] && !(name in env)
@@ -263,6 +291,9 @@ function checkToken(options: FlowOptions, log: Log, naming: Naming): TokenCreden
 /** A login and the key it used: password-next when the rack took it during keyroll recovery. */
 interface Session extends Login {
   password: string
+  user: BasicUser
+  /** The job token the login's key was traded for. */
+  minted?: MintedToken
   /** In keyroll recovery, when the login began to wait for the rack: part of the keyroll's wait. */
   recoveryStartedAt?: number
 }
@@ -279,10 +310,24 @@ async function logIn(
   const { clock, journal } = options
   const { log, naming } = frontend
   const saveJournal = (j: Journal) => frontend.saveJournal(j)
-  const attempt = async (password: string): Promise<Session> => ({
-    ...(await login({ ...options.login, password, clock, log, naming, journal, saveJournal, beforeWrite })),
-    password
-  })
+  let minted: MintedToken | undefined
+  const exchange =
+    options.mint &&
+    jobTokenExchange(options.mint, { ...options.login, clock, log, naming }, token => (minted = token))
+  const attempt = async (password: string): Promise<Session> => {
+    const done = await login({
+      ...options.login,
+      password,
+      clock,
+      log,
+      naming,
+      journal,
+      saveJournal,
+      beforeWrite,
+      exchange
+    })
+    return { ...done, ...done.handed, minted }
+  }
   const current = options.login.password
   const next = options.keyroll?.passwordNext
   if (!options.keyroll || !next || next === current) return attempt(current)

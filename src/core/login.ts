@@ -43,6 +43,18 @@ export interface LoginOptions {
    * or a rotation the host would refuse) leaves the settings directory as it was.
    */
   beforeWrite?: (result: LoginResult, api: ConvoxApi | undefined) => Promise<void>
+  /**
+   * Trades the validated key for the one later steps get (a job token, tokens/mint.ts), before
+   * anything is written: a refusal there changes nothing.
+   */
+  exchange?: (api: ConvoxApi, result: LoginResult) => Promise<Exchange>
+}
+
+/** The key the settings and later steps get instead of the login's own. */
+export interface Exchange {
+  password: string
+  user: BasicUser
+  result: LoginResult
 }
 
 export interface LoginResult {
@@ -63,6 +75,8 @@ export interface Login {
   result: LoginResult
   /** Open client for follow-up work (keyroll); undefined when validate is false. Close it. */
   api?: ConvoxApi
+  /** The key written and handed over: the login's own, or what `exchange` gave for it. */
+  handed: { password: string; user: BasicUser }
 }
 
 /**
@@ -75,6 +89,7 @@ export async function login(options: LoginOptions): Promise<Login> {
   checkSettings(options.configDir, options.naming)
   let result: LoginResult
   let api: ConvoxApi | undefined
+  let handed = { password, user: options.user ?? 'convox' }
   if (options.validate) {
     api = ConvoxApi.create(host, password, options.connection, { user: options.user, actor: options.actor })
     try {
@@ -84,6 +99,11 @@ export async function login(options: LoginOptions): Promise<Login> {
         secrets: secretForms(password, host),
         naming: options.naming
       })
+      if (options.exchange) {
+        const exchanged = await options.exchange(api, result)
+        result = exchanged.result
+        handed = { password: exchanged.password, user: exchanged.user }
+      }
     } catch (error) {
       api.close()
       throw error
@@ -93,7 +113,7 @@ export async function login(options: LoginOptions): Promise<Login> {
   }
   try {
     await options.beforeWrite?.(result, api)
-    const edits = settingsEdits(result, password, options.user)
+    const edits = settingsEdits(result, handed.password, handed.user)
     await log.group(`Log in: write the CLI settings in ${options.configDir}`, async () => {
       const written = writeSettings(edits, options.journal, log, options.naming, options.saveJournal)
       // A file an edit changes only if present (a v2 racks file) held nothing when it is absent.
@@ -121,7 +141,7 @@ export async function login(options: LoginOptions): Promise<Login> {
     api?.close()
     throw error
   }
-  return { result, api }
+  return { result, api, handed }
 }
 
 /** A settings file that holds a value (v3's racks directory holds none of ours). */
@@ -134,7 +154,7 @@ function settingsFileExists(dir: string, file: string): boolean {
  * The same requests and sentences as a login's validation.
  */
 export async function checkLogin(
-  options: Omit<LoginOptions, 'journal' | 'saveJournal' | 'beforeWrite' | 'validate'>
+  options: Omit<LoginOptions, 'journal' | 'saveJournal' | 'beforeWrite' | 'exchange' | 'validate'>
 ): Promise<LoginResult> {
   const { host, password, log } = options
   const api = ConvoxApi.create(host, password, options.connection, {

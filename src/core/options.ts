@@ -148,11 +148,11 @@ export function checkCliDownloadUrl(url: string, version: string, naming: Naming
   }
 }
 
-/** The keyroll's GitHub Actions secret: GitHub's rules for a name (GITHUB_ is reserved). */
-export function checkGitHubSecretName(name: string, naming: Naming): void {
+/** The keyroll's (or the token store's) GitHub Actions secret: GitHub's rules for a name (GITHUB_ is reserved). */
+export function checkGitHubSecretName(name: string, naming: Naming, option = 'update-secret'): void {
   if (!SECRET_NAME.test(name) || /^GITHUB_/i.test(name)) {
     throw new InputError(
-      `${naming.subject('update-secret')} "${name}" is not a valid secret name: use letters, digits and _, not starting with a digit or GITHUB_.`
+      `${naming.subject(option)} "${name}" is not a valid secret name: use letters, digits and _, not starting with a digit or GITHUB_.`
     )
   }
 }
