@@ -15,9 +15,10 @@ const section = readme.split(/^## /m).find(s => s.startsWith('Least privilege\n'
 const examples = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map(m => m[1]!)
 
 describe('README: Least privilege', () => {
-  it('sits right before Inputs', () => {
+  it('is a section of its own, listed in the contents', () => {
     const headings = [...readme.matchAll(/^## (.*)$/gm)].map(m => m[1])
-    expect(headings[headings.indexOf('Least privilege') + 1]).toBe('Inputs')
+    expect(headings).toContain('Least privilege')
+    expect(readme).toMatch(/^- \[Least privilege\]\(#least-privilege\)$/m)
   })
 
   it('has the job token, GitHub renewal and revocation, and GitLab renewal and revocation', () => {

@@ -93,8 +93,9 @@ describe('README', () => {
   )
 })
 
-describe('README: the convox-login command', () => {
-  const section = readme.split(/^## /m).find(s => s.startsWith('Other CIs: the `convox-login` command\n'))!
+describe('docs/other-ci.md: the convox-login command', () => {
+  // The command's guide is a page of its own; its per-CI sections are its `## ` headings.
+  const section = fs.readFileSync(path.join(root, 'docs', 'other-ci.md'), 'utf8')
   const snippets = [...section.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map(m => m[1]!)
 
   /** Each `convox-login <command> ...` in the snippets, with the flags up to the end of its command. */
@@ -107,7 +108,7 @@ describe('README: the convox-login command', () => {
 
   it('has a section with a snippet per CI, each of which logs in', () => {
     for (const ci of ['GitLab CI', 'CircleCI', 'Buildkite', 'Azure Pipelines', 'Jenkins', 'A terminal']) {
-      const sub = section.split(/^### /m).find(s => s.startsWith(`${ci}\n`))
+      const sub = section.split(/^## /m).find(s => s.startsWith(`${ci}\n`))
       expect(sub).toMatch(/```[a-z]*\n[\s\S]*convox-login login[\s\S]*```/)
     }
     expect(section).toMatch(/convox-login keyroll [^\n]*--gitlab-variable/)
@@ -129,5 +130,52 @@ describe('README: the convox-login command', () => {
     expect(
       named.filter(name => !all.has(name) && name !== 'help' && name !== 'version' && name !== 'password')
     ).toEqual([])
+  })
+})
+
+describe('README: a page for users first', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    repository: { url: string }
+  }
+  const owner = /github\.com\/([^/]+\/[^/.]+)/.exec(pkg.repository.url)![1]!
+  const headings = [...readme.matchAll(/^## (.*)$/gm)].map(m => m[1]!)
+
+  it('opens with a quick start: the Console with a rack, then a Rack, before anything else', () => {
+    expect(headings[0]).toBe('Quick start')
+    const firstBlock = /```(\w*)\n([\s\S]*?)```/.exec(readme)!
+    expect(firstBlock[1]).toBe('yaml')
+    expect(firstBlock[2]).toMatch(/uses: [^\n]*\/convox-login@v1[\s\S]*rack: /)
+    const quick = readme.split(/^## /m).find(s => s.startsWith('Quick start\n'))!
+    expect([...quick.matchAll(/^### (.*)$/gm)].map(m => m[1])).toEqual([
+      'Console, switched to a rack',
+      'A Rack, directly'
+    ])
+  })
+
+  it('has a table of contents of every later section, then the inputs and outputs', () => {
+    const listed = [...readme.matchAll(/^- \[([^\]]+)\]\(#[a-z0-9-]+\)$/gm)].map(m => m[1])
+    expect(headings[1]).toBe('Contents')
+    expect(listed).toEqual(headings.slice(2))
+    expect(headings.slice(2, 4)).toEqual(['Inputs', 'Outputs'])
+  })
+
+  it("names the action by one owner, package.json's repository, everywhere", () => {
+    const uses = [...readme.matchAll(/uses: ([\w.-]+\/convox-login)@/g)].map(m => m[1])
+    expect(uses.length).toBeGreaterThanOrEqual(7)
+    expect(new Set(uses)).toEqual(new Set([owner]))
+    for (const page of ['README.md', 'CONTRIBUTING.md', 'docs/other-ci.md', 'docs/releasing.md']) {
+      expect(
+        `${page}: ${fs.readFileSync(path.join(root, page), 'utf8').match(/[\w.-]+\/convox-login@/g)}`
+      ).not.toMatch(/acme\//)
+    }
+    expect(readme).not.toMatch(/acme\/convox-login/)
+  })
+
+  it('ends with Develop: the two commands a newcomer runs, and CONTRIBUTING.md for the rest', () => {
+    expect(headings.at(-1)).toBe('Develop')
+    const develop = readme.split(/^## /m).at(-1)!
+    expect(develop).toMatch(/npm ci && npm run demo/)
+    expect(develop).toMatch(/^npm test\b/m)
+    expect(develop).toMatch(/\(CONTRIBUTING\.md\)/)
   })
 })
