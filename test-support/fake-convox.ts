@@ -591,12 +591,13 @@ function lowerCase(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+/** The request's plumbing, shared with the other loopback fakes (fake-v3-rack.ts). */
+export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name]
   return Array.isArray(value) ? value[0] : value
 }
 
-function basicCredentials(req: IncomingMessage): { user?: string; password?: string } {
+export function basicCredentials(req: IncomingMessage): { user?: string; password?: string } {
   const match = /^Basic (.+)$/.exec(header(req, 'authorization') ?? '')
   if (!match) return {}
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
@@ -604,7 +605,7 @@ function basicCredentials(req: IncomingMessage): { user?: string; password?: str
   return colon < 0 ? {} : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
-function send(res: ServerResponse, answer: FakeAnswer): number {
+export function send(res: ServerResponse, answer: FakeAnswer): number {
   res.writeHead(answer.status, answer.headers)
   res.end(answer.body)
   return answer.status

@@ -1,6 +1,6 @@
 import https from 'node:https'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FakeAnswer, FakeRequest, RecordedRequest } from './fake-convox.ts'
+import { basicCredentials, header, send } from './fake-convox.ts'
 import type { RackTokenClaims } from './rack-tokens.ts'
 import { mintRackToken, verifyRackToken } from './rack-tokens.ts'
 import { listenOnLoopback, testTls } from './tls.ts'
@@ -290,25 +290,6 @@ export function startFakeV3Console(rack: FakeV3Rack, password: string, options: 
     }
     return rack.model.handle({ ...request, user: 'convox', password })
   })
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
-
-function basicCredentials(req: IncomingMessage): { user?: string; password?: string } {
-  const match = /^Basic (.+)$/.exec(header(req, 'authorization') ?? '')
-  if (!match) return {}
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
-  const colon = decoded.indexOf(':')
-  return colon < 0 ? {} : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
-}
-
-function send(res: ServerResponse, answer: FakeAnswer): number {
-  res.writeHead(answer.status, answer.headers)
-  res.end(answer.body)
-  return answer.status
 }
 
 /** What revoke.ts asks of a ConvoxApi, answered by a model in memory on `clock` (virtual-clock tests, benches). */

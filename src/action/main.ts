@@ -92,17 +92,22 @@ function keyrollOptions(inputs: Inputs): NonNullable<Parameters<typeof runFlow>[
     timeoutMs: inputs.keyrollTimeoutMs,
     passwordNext: inputs.passwordNext || undefined,
     store: inputs.updateSecret
-      ? gitHubSecretStoreFromEnv(process.env, {
-          token: inputs.githubToken,
-          name: inputs.updateSecret,
-          environment: inputs.updateSecretEnvironment || undefined,
-          clock: realClock,
-          log: actionLog,
-          naming: INPUT_NAMING,
-          retryForMs: inputs.retryForMs
-        })
+      ? secretStore(inputs, inputs.updateSecret, inputs.updateSecretEnvironment)
       : undefined
   }
+}
+
+/** A GitHub Actions secret the core writes a key through, with github-token. */
+function secretStore(inputs: Inputs, name: string, environment?: string) {
+  return gitHubSecretStoreFromEnv(process.env, {
+    token: inputs.githubToken,
+    name,
+    environment: environment || undefined,
+    clock: realClock,
+    log: actionLog,
+    naming: INPUT_NAMING,
+    retryForMs: inputs.retryForMs
+  })
 }
 
 function instancesKeyrollOptions(
@@ -110,16 +115,7 @@ function instancesKeyrollOptions(
 ): NonNullable<Parameters<typeof runFlow>[0]['instancesKeyroll']> {
   return {
     timeoutMs: inputs.keyrollTimeoutMs,
-    sshKeyStore: inputs.sshKeySecret
-      ? gitHubSecretStoreFromEnv(process.env, {
-          token: inputs.githubToken,
-          name: inputs.sshKeySecret,
-          clock: realClock,
-          log: actionLog,
-          naming: INPUT_NAMING,
-          retryForMs: inputs.retryForMs
-        })
-      : undefined
+    sshKeyStore: inputs.sshKeySecret ? secretStore(inputs, inputs.sshKeySecret) : undefined
   }
 }
 
@@ -128,15 +124,7 @@ function mintOptions(inputs: Inputs, mint: MintSettings): NonNullable<Parameters
   return {
     ...mint,
     store: inputs.tokenSecret
-      ? gitHubSecretStoreFromEnv(process.env, {
-          token: inputs.githubToken,
-          name: inputs.tokenSecret,
-          environment: inputs.updateSecretEnvironment || undefined,
-          clock: realClock,
-          log: actionLog,
-          naming: INPUT_NAMING,
-          retryForMs: inputs.retryForMs
-        })
+      ? secretStore(inputs, inputs.tokenSecret, inputs.updateSecretEnvironment)
       : undefined,
     revoke: inputs.revokeTokens
       ? {

@@ -15,7 +15,7 @@ import { login, loginVariables } from './login.ts'
 import type { RotationPlan } from './rotation/plan.ts'
 import { planRotation } from './rotation/plan.ts'
 import type { RotationResult } from './rotation/rotation.ts'
-import { rotationContext, runRotations } from './rotation/rotation.ts'
+import { rotationContext, rotationOutputs, runRotations } from './rotation/rotation.ts'
 import type { SecretStore } from './stores/store.ts'
 import { rackUrls, secretForms } from './secrets.ts'
 import type { JobTokenOptions } from './tokens/job-token.ts'
@@ -226,24 +226,6 @@ export async function runFlow(options: FlowOptions, frontend: Frontend): Promise
   } finally {
     session.api?.close()
     options.keyroll?.store?.close()
-  }
-}
-
-/** What was rotated and how long each took; the new key pair's name, never its private key. */
-function rotationOutputs(
-  plan: RotationPlan,
-  keyroll: KeyrollResult | undefined,
-  rotation: RotationResult
-): Record<string, string> {
-  const rotated = [plan.password && 'rack-password', plan.instances && 'instance-keys'].filter(Boolean)
-  const passwordSeconds = keyroll?.seconds ?? rotation.password?.seconds
-  return {
-    rotated: rotated.join(','),
-    ...(passwordSeconds !== undefined && { 'keyroll-seconds': String(passwordSeconds) }),
-    ...(rotation.instances && {
-      'instances-keyroll-seconds': String(rotation.instances.seconds),
-      'key-pair-name': rotation.instances.keyPairName ?? ''
-    })
   }
 }
 

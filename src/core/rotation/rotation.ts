@@ -9,6 +9,7 @@ import type { LoginFacts, RotationPlan } from './plan.ts'
 import type { RotationApi, RotationContext } from './requests.ts'
 import type { WindowTiming } from './window.ts'
 import { WINDOW_TIMING } from './window.ts'
+import type { KeyrollResult } from '../keyroll/keyroll.ts'
 
 /**
  * The rotations beyond a v2 rack's own password (issue 18): a v3 rack's password through Console,
@@ -86,4 +87,22 @@ export async function runRotations(plan: RotationPlan, options: RotationOptions)
     )
   }
   return result
+}
+
+/** What was rotated and how long each took; the new key pair's name, never its private key. */
+export function rotationOutputs(
+  plan: RotationPlan,
+  keyroll: KeyrollResult | undefined,
+  rotation: RotationResult
+): Record<string, string> {
+  const rotated = [plan.password && 'rack-password', plan.instances && 'instance-keys'].filter(Boolean)
+  const passwordSeconds = keyroll?.seconds ?? rotation.password?.seconds
+  return {
+    rotated: rotated.join(','),
+    ...(passwordSeconds !== undefined && { 'keyroll-seconds': String(passwordSeconds) }),
+    ...(rotation.instances && {
+      'instances-keyroll-seconds': String(rotation.instances.seconds),
+      'key-pair-name': rotation.instances.keyPairName ?? ''
+    })
+  }
 }
