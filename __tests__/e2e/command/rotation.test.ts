@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { FakeConvox, RecordedRequest } from '../../../test-support/fake-convox.ts'
 import { startFakeConvox } from '../../../test-support/fake-convox.ts'
 import type { ConsoleRackOptions } from '../../../test-support/fake-console-racks.ts'
+import { startFakeGitLab } from '../../../test-support/fake-gitlab.ts'
 import { cliLeaks, KEY_LINES, machinePool, runCli } from '../../../test-support/run-cli.ts'
 
 /**
@@ -89,6 +90,65 @@ describe('convox-login keyroll, issue 18', () => {
         for (const line of lines) expect(result.stdout + result.stderr).not.toContain(line)
       } finally {
         await fake.close()
+      }
+    },
+    60_000
+  )
+
+  test.concurrent(
+    '--instances-only on a v3 rack: the private key goes to an existing GitLab file variable, nowhere else',
+    async () => {
+      const GITLAB_TOKEN = 'glpat-WriteToken0123456789abc'
+      const [fake, gitlab] = await Promise.all([
+        consoleFake({ state: true, updateWindow: [{ ms: 1000, mode: '502' }] }),
+        startFakeGitLab({ tokens: [GITLAB_TOKEN] })
+      ])
+      try {
+        // A PEM cannot be a masked variable: GitLab keeps it as a protected file variable.
+        gitlab.set({ key: 'RACK_SSH_KEY', value: 'old key', variable_type: 'file', protected: true })
+        const m = machines.fresh()
+        const result = await runCli(
+          m,
+          keyroll(
+            fake,
+            path.join(m.work, 'convox'),
+            '--rack',
+            RACK,
+            '--instances-only',
+            '--ssh-key-gitlab-variable',
+            'RACK_SSH_KEY'
+          ),
+          {
+            env: {
+              GITLAB_CI: 'true',
+              GITLAB_TOKEN,
+              CI_PROJECT_ID: gitlab.projectId,
+              CI_API_V4_URL: gitlab.apiUrl,
+              CONVOX_PASSWORD: TOKEN
+            }
+          }
+        )
+        expect(result.code).toBe(0)
+        const record = fake.rotations.get(RACK)!.record
+        const [[name, privateKey]] = [...record.keyPairs] as [[string, string]]
+        expect(gitlab.variables).toEqual([
+          expect.objectContaining({
+            key: 'RACK_SSH_KEY',
+            value: privateKey,
+            variable_type: 'file',
+            protected: true
+          })
+        ])
+        expect(record.keyPairName).toBe(name)
+        expect(changes(fake.requests)).toEqual(['POST /instances/keyroll', 'PUT /racks/acme/production'])
+        for (const line of privateKey.split('\n').filter(l => l.length > 20)) {
+          expect(result.stdout + result.stderr).not.toContain(line)
+        }
+        expect(cliLeaks(result, [TOKEN, GITLAB_TOKEN], { host: fake.host, allowed: KEY_LINES.sh })).toEqual(
+          []
+        )
+      } finally {
+        await Promise.all([fake.close(), gitlab.close()])
       }
     },
     60_000
