@@ -50,6 +50,23 @@ describe('parseInputs', () => {
     } satisfies Inputs)
   })
 
+  it('takes update-secret-environment for the instance private key without keyroll, and refuses it with nothing to name', () => {
+    const given = {
+      ...base,
+      'instances-keyroll': 'true',
+      'ssh-key-secret': 'RACK_SSH_KEY',
+      'update-secret-environment': 'production',
+      'github-token': 'ghs_token'
+    }
+    expect(parse(given)).toMatchObject({
+      sshKeySecret: 'RACK_SSH_KEY',
+      updateSecretEnvironment: 'production'
+    })
+    expect(() => parse({ ...base, 'update-secret-environment': 'production' })).toThrow(
+      'The update-secret-environment input is only used with keyroll: true: remove it or set keyroll: true.'
+    )
+  })
+
   it('normalises the host', () => {
     expect(parse({ ...base, host: 'HTTPS://Rack.Example.com:5443/' }).host).toBe('rack.example.com:5443')
     expect(parse({ ...base, host: 'https://rack.example.com:443' }).host).toBe('rack.example.com')

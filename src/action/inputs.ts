@@ -114,11 +114,13 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
       'The stored-rack-url input is only used with revoke-tokens: true: remove it or set revoke-tokens: true.'
     )
   }
+  const sshKeySecret = text('ssh-key-secret')
   if (!keyroll) {
+    // An environment secret may also be what token-secret or ssh-key-secret names.
     const keyrollOnly = [
       'password-next',
       'update-secret',
-      ...(tokenSecret ? [] : ['update-secret-environment'])
+      ...(tokenSecret || sshKeySecret ? [] : ['update-secret-environment'])
     ]
     for (const name of keyrollOnly) {
       if (get(name).trim())
@@ -134,14 +136,13 @@ export function parseInputs(get: InputGetter, context: InputContext): Inputs {
         'token-secret needs a github-token that may write Actions secrets: pass a fine-grained token or a GitHub App token.'
       )
     }
-  } else if (keyroll && !updateSecret && updateSecretEnvironment) {
+  } else if (keyroll && !updateSecret && !sshKeySecret && updateSecretEnvironment) {
     throw new InputError(
       'update-secret-environment is set without update-secret: name the secret to update in update-secret.'
     )
   }
 
   const instancesKeyroll = bool('instances-keyroll', false)
-  const sshKeySecret = text('ssh-key-secret')
   checkInstancesOptions(
     { instancesKeyroll, validate, sshKeyStores: sshKeySecret ? ['ssh-key-secret'] : [] },
     INPUT_NAMING

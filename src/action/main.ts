@@ -115,7 +115,9 @@ function instancesKeyrollOptions(
 ): NonNullable<Parameters<typeof runFlow>[0]['instancesKeyroll']> {
   return {
     timeoutMs: inputs.keyrollTimeoutMs,
-    sshKeyStore: inputs.sshKeySecret ? secretStore(inputs, inputs.sshKeySecret) : undefined
+    sshKeyStore: inputs.sshKeySecret
+      ? secretStore(inputs, inputs.sshKeySecret, inputs.updateSecretEnvironment)
+      : undefined
   }
 }
 
