@@ -304,7 +304,7 @@ async function jobToken(): Promise<void> {
 /** The revocation window on the v3 rack model, virtual clock (docs/tokens.md). */
 async function revocation(): Promise<void> {
   console.log(
-    "\nRevocation: from the end of the rack's rolling restart to the new token stored (targets: median <= 5 s, worst <= 10 s),"
+    "\nRevocation: from the end of the rack's rolling restart to the new token stored, 0 if stored before (targets: median <= 5 s, worst <= 10 s),"
   )
   console.log(
     'requests in any 60 s (target <= 20), and runs whose stored token dies when the restart ends (target 0)'

@@ -4,9 +4,8 @@ import { REVOCATION_WINDOWS, simulateRevocation } from '../../../test-support/re
 
 /**
  * The revocation against the v3 rack model on a virtual clock (a signing key per API process, a
- * rolling restart, each request on a process at random), over many seeds. What holds on every
- * seed is asserted here; how often a multi-process restart fools the verification is measured by
- * `npm run bench` (docs/tokens.md, what remains).
+ * rolling restart, each request on a process at random), over many seeds: the targets hold on
+ * every seed here; `npm run bench` measures them over more (docs/tokens.md).
  */
 
 const tokenOf = (url: string) => decodeURIComponent(/^https:\/\/jwt:([^@]+)@/.exec(url)![1]!)
@@ -33,18 +32,21 @@ describe('revokeTokens on a rolling restart', () => {
     }
   )
 
-  it('notices the end of a one-process restart within 5 s median and 10 s worst, and stores a token of the new key', async () => {
-    const notices: number[] = []
-    for (let seed = 1; seed <= 100; seed++) {
-      const m = await simulateRevocation(seed, REVOCATION_WINDOWS[0]!)
-      const final = tokenOf(m.writes.at(-1)!.value)
-      expect(verifyRackToken(m.model.signingKey, final, m.model.restartEndsAt()! + 1)).toHaveProperty(
-        'claims'
-      )
-      notices.push(m.noticeMs)
+  it.each(REVOCATION_WINDOWS)(
+    '%o: stores a token of the new key within 5 s median and 10 s worst of the restart ending',
+    async c => {
+      const notices: number[] = []
+      for (let seed = 1; seed <= 100; seed++) {
+        const m = await simulateRevocation(seed, c)
+        const final = tokenOf(m.writes.at(-1)!.value)
+        expect(verifyRackToken(m.model.signingKey, final, m.model.restartEndsAt()! + 1)).toHaveProperty(
+          'claims'
+        )
+        notices.push(m.noticeMs)
+      }
+      notices.sort((a, b) => a - b)
+      expect(notices[50]!).toBeLessThanOrEqual(5000)
+      expect(notices.at(-1)!).toBeLessThanOrEqual(10_000)
     }
-    notices.sort((a, b) => a - b)
-    expect(notices[50]!).toBeLessThanOrEqual(5000)
-    expect(notices.at(-1)!).toBeLessThanOrEqual(10_000)
-  })
+  )
 })

@@ -56,5 +56,5 @@ export function rotateUnknown(host: string, why: string): string {
 }
 
 export function replacing(): string {
-  return 'Part of the API, still restarting, refuses the token just stored: minting another once the restart is over.'
+  return 'Part of the API, still restarting, refuses the new token: minting another.'
 }

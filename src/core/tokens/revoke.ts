@@ -70,17 +70,7 @@ export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
     probe = minted.credential
   }
   const from = clock.now()
-  let done = await rideWindow(request, probe, from, sent)
-  const timing = request.timing ?? DEFAULT_WINDOW_TIMING
-  // Stored as soon as verified; then watched for a few polls, since a sample of a randomly routed
-  // API can be fooled: a token the rack starts refusing is replaced while a good one can be had.
-  for (;;) {
-    await store.writeCurrent(done.rackUrl)
-    if (await holds(request, done, from, timing)) break
-    log.info(say.replacing())
-    // The bucket is taken as spent: the burst that verified the token has just gone out.
-    done = await rideWindow(request, probe, from, Array(timing.burst).fill(clock.now()))
-  }
+  const done = await rideWindow(request, probe, from, sent)
   const seconds = Math.round((clock.now() - (rotated ? from : start)) / 1000)
   log.info(
     say.stored(store.describe('current'), done.credential.role, formatExpiry(done.credential.expiresAt))
@@ -120,30 +110,47 @@ async function rotate(request: RevokeRequest): Promise<void> {
   request.log.info(say.rotated(api.host))
 }
 
+/**
+ * Asks and sleeps as the window step says, mints and stores when it says so: a new token is stored
+ * as soon as it is verified and replaced while part of the API refuses it (docs/tokens.md).
+ */
 async function rideWindow(
   request: RevokeRequest,
   probe: TokenCredential,
   from: number,
   sent: number[]
 ): Promise<MintedToken> {
-  const { clock, log } = request
+  const { clock, log, store } = request
   const timing = request.timing ?? DEFAULT_WINDOW_TIMING
   let state = initialWindow(timing, sent[0] ?? clock.now(), sent.length)
   let candidate: MintedToken | undefined
+  let stored: MintedToken | undefined
   let lastLine = clock.now()
+  // Just rotated, no process has restarted yet: the first request waits a poll.
+  if (sent.length > 0) await clock.sleep(timing.pollMs)
   for (;;) {
     const spent = clock.now() - from
-    if (spent >= request.timeoutMs) throw new ConvoxError(say.timedOut(formatDuration(spent), request.naming))
-    const asked = state.phase === 'waiting' ? probe : candidate!.credential
+    if (spent >= request.timeoutMs) {
+      // Out of time with a verified token stored: it is the best there is.
+      if (stored) return stored
+      throw new ConvoxError(say.timedOut(formatDuration(spent), request.naming))
+    }
+    const asked = state.asking === 'probe' ? probe : candidate!.credential
     const sentAt = clock.now()
     const [answer] = await ask(request, asked, 1)
     const next = observe(state, answer!, timing, clock.random(), sentAt)
     state = next.state
-    if (next.step.kind === 'done') return candidate!
+    if (next.step.kind === 'done') return stored!
     if (next.step.kind === 'mint') {
+      if (stored) log.info(say.replacing())
+      await clock.sleep(Math.max(0, sentAt + next.step.ms - clock.now()))
       state = recordSent(state, timing, clock.now())
       candidate = await mintToken({ ...request, retry: { ...request.retry, budgetMs: timing.maxWaitMs } })
       continue
+    }
+    if (next.step.kind === 'store') {
+      stored = candidate!
+      await store.writeCurrent(stored.rackUrl)
     }
     if (clock.now() - lastLine >= 30_000) {
       lastLine = clock.now()
@@ -152,26 +159,6 @@ async function rideWindow(
     const wait = Math.max(0, sentAt + next.step.ms - clock.now())
     await clock.sleep(Math.min(wait, Math.max(0, request.timeoutMs - (clock.now() - from))))
   }
-}
-
-/** Whether the stored token is accepted on `watchPolls` polls at the window's pace (or time runs out). */
-async function holds(
-  request: RevokeRequest,
-  token: MintedToken,
-  from: number,
-  timing: WindowTiming
-): Promise<boolean> {
-  const { clock } = request
-  for (let i = 0; i < timing.watchPolls; i++) {
-    const left = request.timeoutMs - (clock.now() - from)
-    if (left <= 0) return true
-    // Twice the bucket's refill apart: the watch lets the bucket fill back up after the burst.
-    const pace = 2 * timing.refillMs + Math.floor(clock.random() * timing.pollJitterMs)
-    await clock.sleep(Math.min(left, pace))
-    const [answer] = await ask(request, token.credential, 1)
-    if (answer!.kind === 'refused') return false
-  }
-  return true
 }
 
 /** `GET /auth` with a token, `times` times back to back, each answer read as the window step reads it. */

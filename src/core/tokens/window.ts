@@ -20,10 +20,18 @@ export type Probe =
   | { kind: 'transient'; retryAfterMs?: number }
 
 export interface WindowState {
-  /** `waiting`: the probe is asked until refused consistently; `verifying`: the new token is asked. */
-  phase: 'waiting' | 'verifying'
-  /** Answers in a row of the kind the phase waits for (refusals while waiting, acceptances while verifying). */
+  /**
+   * `waiting`: no new token yet, the probe is asked; `verifying`: a new token is asked before it is
+   * stored; `watching`: it is stored, and it and the probe are asked in turn until they agree.
+   */
+  phase: 'waiting' | 'verifying' | 'watching'
+  /** What the next request asks the rack about. */
+  asking: 'probe' | 'token'
+  /** Verifying: acceptances of the new token in a row. */
   streak: number
+  /** Watching, since the last contradiction: acceptances of the stored token, refusals of the probe. */
+  held: number
+  refusals: number
   /** Transient failures in a row, for the backoff. */
   failures: number
   /** Requests sent. */
@@ -34,32 +42,40 @@ export interface WindowState {
 }
 
 export type Step =
-  /** Ask again `ms` after the last request was sent. */
+  /** Ask (`asking`) `ms` after the last request was sent. */
   | { kind: 'wait'; ms: number }
-  /** The probe is refused consistently: mint the new token, then verify it. */
-  | { kind: 'mint' }
-  /** The new token was accepted on `verifyCount` requests in a row: store it. */
+  /** Mint a new token `ms` after the last request was sent, then verify it. */
+  | { kind: 'mint'; ms: number }
+  /** Store the new token, then ask again `ms` after the last request was sent. */
+  | { kind: 'store'; ms: number }
+  /** The stored token and the probe agree long enough that the stored one is of the new key. */
   | { kind: 'done' }
 
 export interface WindowTiming {
-  /** Between two probes while old processes still accept the probe, with uniform jitter on top. */
+  /** Between two routine requests, with uniform jitter on top (and never before the bucket allows). */
   pollMs: number
   pollJitterMs: number
-  /** Refusals in a row that say the window is over; after the first, the next come `confirmGapMs` apart. */
-  refusedCount: number
-  confirmGapMs: number
   /**
    * The pace, a token bucket: `burst` requests at once, one more every `refillMs`. In any 60 s at
-   * most burst + 60 s / refillMs go out (20), the mint and the verification included.
+   * most burst + 60 s / refillMs go out (20), the mints and the verifications included.
    */
   burst: number
   refillMs: number
-  /** Acceptances in a row of the new token, requested back to back (both halves of a restart). */
+  /**
+   * Credits a routine request leaves in the bucket, for the burst a decisive answer sets off (a
+   * mint and its verification): those go out as soon as one credit is there.
+   */
+  reserve: number
+  /** Acceptances in a row of a new token before it is stored. */
   verifyCount: number
   /** Pause between two verifying requests. */
   verifyGapMs: number
-  /** Polls of the stored token after it is stored (revoke.ts): refused once, it is replaced. */
-  watchPolls: number
+  /**
+   * Watching: acceptances of the stored token and refusals of the probe, asked in turn with no
+   * contradiction between, that finish the revocation: an old-key token passes with a chance of
+   * (1 - p)^(finishCount - 1) p^finishCount, p the share of new processes (docs/tokens.md).
+   */
+  finishCount: number
   /** After a transient failure: floor plus full-jitter backoff; Retry-After honoured up to `maxWaitMs`. */
   backoff: KeyrollTiming['backoff']
   /** A server's Retry-After is honoured with a floor (a tiny one would make a storm) and up to this. */
@@ -68,22 +84,20 @@ export interface WindowTiming {
 }
 
 /**
- * Noticing the end: the first probe after it comes within `pollMs + pollJitterMs`, a second
- * refusal `confirmGapMs` later confirms it, then the mint and the verification go back to back:
- * six requests, within the bucket's burst of eight after the probe's mint and the rotation. Polls
- * come no faster than the bucket refills (11 a minute), so it is full when the end comes; 8 + 11 =
- * 19 requests in any minute, one more where a refill falls on the minute's edge: 20 at most.
+ * A routine request no faster than the refill (3.75 s) leaves a credit in the bucket, so the mint a
+ * decisive answer sets off goes at once and its verification soon after; 4 + 16 = 20 requests in
+ * any minute at most. Nine and nine in the watch: an old-key token passes with a chance of at most
+ * 8e-6 (docs/tokens.md), and finishing late costs nothing, since the store already holds it.
  */
 export const DEFAULT_WINDOW_TIMING: WindowTiming = {
-  pollMs: 5500,
-  pollJitterMs: 600,
-  refusedCount: 2,
-  confirmGapMs: 400,
-  burst: 8,
-  refillMs: 60_000 / 11,
-  verifyCount: 3,
+  pollMs: 3750,
+  pollJitterMs: 300,
+  burst: 4,
+  refillMs: 60_000 / 16,
+  reserve: 1,
+  verifyCount: 1,
   verifyGapMs: 300,
-  watchPolls: 3,
+  finishCount: 9,
   backoff: { baseMs: 1000, capMs: 2000 },
   minServerWaitMs: 1000,
   maxWaitMs: 10_000
@@ -91,7 +105,17 @@ export const DEFAULT_WINDOW_TIMING: WindowTiming = {
 
 /** The bucket starts full at `at`, less `spent` requests made just before (the probe's mint, the rotation). */
 export function initialWindow(timing: WindowTiming, at = 0, spent = 0): WindowState {
-  return { phase: 'waiting', streak: 0, failures: 0, requests: 0, credit: timing.burst - spent, creditAt: at }
+  return {
+    phase: 'waiting',
+    asking: 'probe',
+    streak: 0,
+    held: 0,
+    refusals: 0,
+    failures: 0,
+    requests: 0,
+    credit: timing.burst - spent,
+    creditAt: at
+  }
 }
 
 /** Notes a request sent at `at` (the step's own, or the mint): one credit spent. */
@@ -111,22 +135,24 @@ export function observe(
   random: number,
   sentAt = 0
 ): { state: WindowState; step: Step } {
-  const out = decide(recordSent(state, timing, sentAt), probe, timing, random)
-  if (out.step.kind !== 'wait') return out
-  // The next request waits for a whole credit.
-  const { credit } = out.state
-  const ready = credit >= 1 ? 0 : Math.ceil((1 - credit) * timing.refillMs)
-  return { state: out.state, step: { kind: 'wait', ms: Math.max(out.step.ms, ready) } }
+  const sent = recordSent(state, timing, sentAt)
+  const { state: next, step, urgent } = decide(sent, probe, timing, random)
+  if (step.kind === 'done') return { state: next, step }
+  // Only a request that follows a decisive answer may dip into the reserve.
+  const floor = urgent ? 1 : 1 + timing.reserve
+  const ready = next.credit >= floor ? 0 : Math.ceil((floor - next.credit) * timing.refillMs)
+  return { state: next, step: { ...step, ms: Math.max(step.ms, ready) } }
 }
 
-function decide(
-  state: WindowState,
-  probe: Probe,
-  timing: WindowTiming,
-  random: number
-): { state: WindowState; step: Step } {
-  const poll = () => timing.pollMs + Math.floor(random * timing.pollJitterMs)
-  const wait = (next: WindowState, ms: number) => ({ state: next, step: { kind: 'wait', ms } as Step })
+interface Decision {
+  state: WindowState
+  step: Step
+  /** Whether the next request belongs to the burst a decisive answer sets off. */
+  urgent: boolean
+}
+
+function decide(state: WindowState, probe: Probe, timing: WindowTiming, random: number): Decision {
+  const poll = timing.pollMs + Math.floor(random * timing.pollJitterMs)
   if (probe.kind === 'transient') {
     const failures = state.failures + 1
     const backoff = timing.pollMs + fullJitterDelay(failures - 1, timing.backoff, random)
@@ -136,22 +162,54 @@ function decide(
         : Math.min(Math.max(probe.retryAfterMs, timing.minServerWaitMs), timing.maxWaitMs)
     // A failure while verifying proves nothing either way: verify again from the start.
     const streak = state.phase === 'verifying' ? 0 : state.streak
-    return wait({ ...state, streak, failures }, Math.max(backoff, asked))
-  }
-  if (state.phase === 'waiting') {
-    if (probe.kind === 'accepted') return wait({ ...state, streak: 0, failures: 0 }, poll())
-    const streak = state.streak + 1
-    if (streak >= timing.refusedCount) {
-      return { state: { ...state, phase: 'verifying', streak: 0, failures: 0 }, step: { kind: 'mint' } }
+    return {
+      state: { ...state, streak, failures },
+      step: { kind: 'wait', ms: Math.max(backoff, asked) },
+      urgent: false
     }
-    return wait({ ...state, streak, failures: 0 }, timing.confirmGapMs)
   }
-  // Verifying: a refusal means an old process minted it, or an old one still answers.
-  if (probe.kind === 'refused') return wait({ ...state, phase: 'waiting', streak: 0, failures: 0 }, poll())
-  const streak = state.streak + 1
-  if (streak >= timing.verifyCount)
-    return { state: { ...state, streak, failures: 0 }, step: { kind: 'done' } }
-  return wait({ ...state, streak, failures: 0 }, timing.verifyGapMs)
+  const told = { ...state, failures: 0 }
+  // A new process answered: a token minted now may carry the new key. A refusal of the new token
+  // says it is of the old key or an old process answered: a fresh mint is as likely to be new.
+  const mint = (): Decision => ({
+    state: { ...told, phase: 'verifying', asking: 'token', streak: 0, held: 0, refusals: 0 },
+    step: { kind: 'mint', ms: 0 },
+    urgent: true
+  })
+  if (state.phase === 'waiting') {
+    if (probe.kind === 'refused') return mint()
+    return { state: told, step: { kind: 'wait', ms: poll }, urgent: false }
+  }
+  if (state.asking === 'token' && probe.kind === 'refused') return mint()
+  if (state.phase === 'verifying') {
+    const streak = state.streak + 1
+    if (streak < timing.verifyCount) {
+      return { state: { ...told, streak }, step: { kind: 'wait', ms: timing.verifyGapMs }, urgent: true }
+    }
+    // Stored at once: it is no worse than what the store holds, and better as soon as it is new.
+    const watching: WindowState = {
+      ...told,
+      phase: 'watching',
+      asking: 'token',
+      streak,
+      held: streak,
+      refusals: 0
+    }
+    return { state: watching, step: { kind: 'store', ms: poll }, urgent: false }
+  }
+  // Watching: the stored token accepted and the probe refused agree with a new-key token; the
+  // probe accepted says an old process still answers, so the stretch starts over.
+  const stretch =
+    state.asking === 'token'
+      ? { held: state.held + 1, refusals: state.refusals }
+      : probe.kind === 'refused'
+        ? { held: state.held, refusals: state.refusals + 1 }
+        : { held: 0, refusals: 0 }
+  if (stretch.held >= timing.finishCount && stretch.refusals >= timing.finishCount) {
+    return { state: { ...told, ...stretch }, step: { kind: 'done' }, urgent: false }
+  }
+  const asking = state.asking === 'token' ? 'probe' : 'token'
+  return { state: { ...told, ...stretch, asking }, step: { kind: 'wait', ms: poll }, urgent: false }
 }
 
 /** What a stored token says of an earlier revocation, asked `count` times (docs/tokens.md, reruns). */
