@@ -238,6 +238,9 @@ describe('revocation', () => {
       const m = machines.fresh()
       const file = path.join(m.work, 'rack-url')
       await runUntil(m, revoke(rack, m, file), { CONVOX_PASSWORD: PASSWORD }, when)
+      // A request the killed run sent just before SIGKILL landed (the rotation, on a loaded machine)
+      // may reach the rack a moment later: let it land before asking whether a rotation happened.
+      await new Promise(resolve => setTimeout(resolve, 500))
       // A rerun comes after the restart has begun: before its first process restarts, a rotation
       // cannot be told from none (docs/tokens.md, what remains).
       const firstRestart = (rack.model.rotations[0] ?? 0) + 1500 + 100
