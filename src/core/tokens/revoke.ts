@@ -39,13 +39,22 @@ export interface Revoked extends MintedToken {
   seconds: number
 }
 
+/** How many times a rerun asks the rack about the stored token before judging it. */
+const JUDGE_SAMPLES = 8
+
 export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
   const { log, clock, store } = request
   const start = clock.now()
   const probeLife = probeHours(request.timeoutMs)
   let probe: TokenCredential | undefined
+  // The requests of the last minute count toward the window's pace.
+  const sent: number[] = []
   if (request.stored) {
-    const answers = await ask(request, request.stored, 3)
+    // Enough answers that a restart under way is not taken for none: with half the processes
+    // restarted, all of them land on old ones once in 2^JUDGE_SAMPLES reruns.
+    const askedAt = clock.now()
+    const answers = await ask(request, request.stored, JUDGE_SAMPLES)
+    for (let i = 0; i < JUDGE_SAMPLES; i++) sent.push(askedAt)
     const verdict = judgeStored(answers)
     log.info(say.storedVerdict(verdict))
     if (verdict !== 'not-rotated') probe = request.stored
@@ -55,8 +64,6 @@ export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
     }
   }
   let rotated = false
-  // The requests of the last minute count toward the window's pace.
-  const sent: number[] = []
   if (!probe) {
     sent.push(clock.now())
     const minted = await mintToken({ ...request, hours: probeLife })
