@@ -37,6 +37,11 @@ export interface V3RackOptions {
   rackDomain?: string
   /** A rack older than the route: `POST /system/jwt/token` is 404. */
   noMintRoute?: boolean
+  /**
+   * Over loopback: `PUT /system/jwt/rotate` is held this long before the rack reads it, and a
+   * caller that goes away meanwhile (killed) never rotated anything, as if it never sent it.
+   */
+  holdRotateMs?: number
 }
 
 export interface V3Clock {
@@ -213,7 +218,10 @@ export interface FakeV3Rack extends FakeV3Server {
   model: V3RackModel
 }
 
-async function serve(answer: (request: FakeRequest, rack?: string) => FakeAnswer): Promise<FakeV3Server> {
+async function serve(
+  answer: (request: FakeRequest, rack?: string) => FakeAnswer,
+  holdMs: (request: FakeRequest) => number = () => 0
+): Promise<FakeV3Server> {
   const tls = testTls()
   const requests: RecordedRequest[] = []
   const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -236,10 +244,15 @@ async function serve(answer: (request: FakeRequest, rack?: string) => FakeAnswer
         status: 0
       }
       requests.push(record)
-      record.status = send(
-        res,
-        answer({ method: record.method, path: record.path, user, password, body }, rack)
-      )
+      const request = { method: record.method, path: record.path, user, password, body }
+      const reply = () => {
+        // Gone while held: the request never reached the rack (status stays 0).
+        if (res.destroyed || req.socket.destroyed) return
+        record.status = send(res, answer(request, rack))
+      }
+      const hold = holdMs(request)
+      if (hold > 0) setTimeout(reply, hold)
+      else reply()
     })
   })
   const { port, close } = await listenOnLoopback(server)
@@ -252,7 +265,11 @@ export async function startFakeV3Rack(
   clock: V3Clock = { now: Date.now, random: Math.random }
 ): Promise<FakeV3Rack> {
   const model = createV3RackModel(options, clock)
-  const server = await serve(request => model.handle(request))
+  const server = await serve(
+    request => model.handle(request),
+    request =>
+      request.method === 'PUT' && request.path === '/system/jwt/rotate' ? (options.holdRotateMs ?? 0) : 0
+  )
   model.rackDomain = options.rackDomain ?? server.host
   return { ...server, model }
 }

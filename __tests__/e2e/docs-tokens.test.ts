@@ -43,4 +43,17 @@ describe('README: Least privilege', () => {
       for (const flag of use.flags) expect(`--${flag}`).toBe(`--${known.includes(flag) ? flag : '?'}`)
     }
   })
+
+  it('schedules the renewal and the revocation of one secret more than an hour apart (docs/tokens.md)', () => {
+    // Within the hour after a renewal, its token would look like the revocation's own result.
+    const minutes = (e: string) => {
+      const [minute, hour] = /cron: '(\d+) (\d+) /.exec(e)!.slice(1).map(Number)
+      return hour! * 60 + minute!
+    }
+    const github = examples.filter(e => e.includes('token-secret:'))
+    const renewal = github.find(e => !e.includes('revoke-tokens'))!
+    const revocation = github.find(e => e.includes('revoke-tokens: true'))!
+    const apart = Math.abs(minutes(renewal) - minutes(revocation))
+    expect(Math.min(apart, 24 * 60 - apart)).toBeGreaterThan(60)
+  })
 })

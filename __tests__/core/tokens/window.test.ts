@@ -1,12 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import type { Probe, WindowState } from '../../../src/core/tokens/window.ts'
-import {
-  DEFAULT_WINDOW_TIMING,
-  initialWindow,
-  judgeStored,
-  observe,
-  recordSent
-} from '../../../src/core/tokens/window.ts'
+import { DEFAULT_WINDOW_TIMING, initialWindow, observe, recordSent } from '../../../src/core/tokens/window.ts'
 
 const T = DEFAULT_WINDOW_TIMING
 const accepted: Probe = { kind: 'accepted' }
@@ -23,11 +17,20 @@ const watching = (asking: 'probe' | 'token', held: number, refusals: number): Wi
   held,
   refusals
 })
+const finishing: WindowState = { ...full, phase: 'finishing', asking: 'token' }
+/** A rerun that settles for 60 s: the stored token got `kind` `count` times in a row since 0. */
+const settling = (kind: 'accepted' | 'refused', count: number): WindowState => ({
+  ...full,
+  phase: 'settling',
+  asking: 'probe',
+  settleFor: 60_000,
+  run: { kind, count, since: 0 }
+})
 const poll = (random: number) => T.pollMs + Math.floor(random * T.pollJitterMs)
 const F = T.finishCount
 
 describe('observe: one answer in, the next step out', () => {
-  it.each<[string, WindowState, Probe, number, unknown, Partial<WindowState>]>([
+  it.each<[string, WindowState, Probe, number, unknown, Partial<WindowState>, number?]>([
     [
       'an old process accepts the probe: poll on',
       waiting,
@@ -94,20 +97,101 @@ describe('observe: one answer in, the next step out', () => {
       { phase: 'verifying', asking: 'token', held: 0, refusals: 0 }
     ],
     [
-      'the last refusal of the probe the stretch needs: done',
+      'the last refusal of the probe the stretch needs: the restart is over, mint the final token',
       watching('probe', F, F - 1),
       refused,
       0,
-      { kind: 'done' },
-      {}
+      { kind: 'mint', ms: 0 },
+      { phase: 'finishing', asking: 'token' }
     ],
     [
-      'the last acceptance the stretch needs: done',
+      'the last acceptance the stretch needs: mint the final token',
       watching('token', F - 1, F),
       accepted,
       0,
-      { kind: 'done' },
-      {}
+      { kind: 'mint', ms: 0 },
+      { phase: 'finishing', asking: 'token' }
+    ],
+    ['the final token accepted: store it, done', finishing, accepted, 0, { kind: 'finish' }, {}],
+    [
+      'the final token refused (a late old process): mint it again',
+      finishing,
+      refused,
+      0,
+      { kind: 'mint', ms: 0 },
+      { phase: 'finishing' }
+    ],
+    [
+      'a rerun awaiting a first restart, the probe accepted before the deadline: poll on',
+      { ...waiting, rotateBy: 10_000 },
+      accepted,
+      0,
+      { kind: 'wait', ms: poll(0) },
+      { phase: 'waiting', rotateBy: 10_000 },
+      9_999
+    ],
+    [
+      'the probe still accepted at the deadline: no rotation happened, rotate now',
+      { ...waiting, rotateBy: 10_000 },
+      accepted,
+      0,
+      { kind: 'rotate', ms: 0 },
+      { phase: 'waiting', rotateBy: undefined },
+      10_000
+    ],
+    [
+      'the probe refused, even after the deadline: the earlier run rotated; mint, never rotate',
+      { ...waiting, rotateBy: 10_000 },
+      refused,
+      0,
+      { kind: 'mint', ms: 0 },
+      { phase: 'verifying', rotateBy: undefined },
+      20_000
+    ],
+    [
+      'settling: answers that agree, not yet for long enough: poll on',
+      settling('accepted', F),
+      accepted,
+      0,
+      { kind: 'wait', ms: poll(0) },
+      { phase: 'settling', run: { kind: 'accepted', count: F + 1, since: 0 } },
+      59_999
+    ],
+    [
+      'settling: an answer that disagrees starts the run over',
+      settling('accepted', 40),
+      refused,
+      0,
+      { kind: 'wait', ms: poll(0) },
+      { phase: 'settling', run: { kind: 'refused', count: 1, since: 70_000 } },
+      70_000
+    ],
+    [
+      'settled accepted: the stored token is of the new key, mint the final token',
+      settling('accepted', F - 1),
+      accepted,
+      0,
+      { kind: 'mint', ms: 0 },
+      { phase: 'finishing', asking: 'token', settleFor: undefined },
+      60_000
+    ],
+    [
+      'settled refused: the stored token is of the old key and the probe from now on',
+      settling('refused', F - 1),
+      refused,
+      0,
+      { kind: 'mint', ms: 0 },
+      { phase: 'verifying', asking: 'token', settleFor: undefined },
+      60_000
+    ],
+    [
+      'long enough but too few answers (a slow rack): ask on',
+      settling('accepted', F - 3),
+      accepted,
+      0,
+      { kind: 'wait', ms: poll(0) },
+      { phase: 'settling' },
+      90_000
     ],
     [
       'a 503 while waiting backs off',
@@ -142,8 +226,8 @@ describe('observe: one answer in, the next step out', () => {
       { kind: 'wait', ms: T.maxWaitMs },
       {}
     ]
-  ])('%s', (_name, state, probe, random, step, next) => {
-    const out = observe(state, probe, T, random, 0)
+  ])('%s', (_name, state, probe, random, step, next, sentAt = 0) => {
+    const out = observe(state, probe, T, random, sentAt)
     expect(out.step).toEqual(step)
     expect(out.state).toMatchObject(next)
     expect(out.state.requests).toBe(1)
@@ -184,7 +268,7 @@ describe('observe: one answer in, the next step out', () => {
         const out = observe(state, answers[(i + offset) % answers.length]!, T, (i * 0.37) % 1, now)
         times.push(now)
         state = out.state
-        if (out.step.kind === 'done') state = { ...state, phase: 'waiting', asking: 'probe' }
+        if (out.step.kind === 'finish') state = { ...state, phase: 'waiting', asking: 'probe' }
         else now += out.step.ms
         if (out.step.kind === 'mint') {
           state = recordSent(state, T, now)
@@ -198,17 +282,5 @@ describe('observe: one answer in, the next step out', () => {
       }
       expect(most).toBeLessThanOrEqual(20)
     }
-  })
-})
-
-describe('judgeStored: what a stored token says of an earlier run', () => {
-  it.each<[string, Probe[], string]>([
-    ['refused every time: rotated, the restart is over', [refused, refused, refused], 'rotated'],
-    ['refused where it answered, a 503 between: rotated', [refused, transient(), refused], 'rotated'],
-    ['accepted and refused: the restart is under way', [accepted, refused, accepted], 'in-window'],
-    ['accepted every time: no rotation yet', [accepted, accepted, accepted], 'not-rotated'],
-    ['no answer at all: nothing proves a rotation', [transient(), transient(), transient()], 'not-rotated']
-  ])('%s', (_name, answers, verdict) => {
-    expect(judgeStored(answers)).toBe(verdict)
   })
 })

@@ -1,23 +1,50 @@
 import type { Naming } from '../naming.ts'
-import type { StoredVerdict } from './window.ts'
+import type { Resume } from './rerun.ts'
 
 /** The sentences of a revocation (revoke.ts), in the words of the front end that prints them. */
 
 const RERUN = 'run again with the same inputs and the stored value: it will not rotate again'
 
-export function storedVerdict(verdict: StoredVerdict): string {
-  switch (verdict) {
-    case 'rotated':
-      return 'The rack refuses the stored token as signed with another key: an earlier run rotated the key; finishing without rotating again.'
-    case 'in-window':
-      return "The rack accepts the stored token on some requests and refuses it on others: an earlier run's rotation is under way; waiting it out."
-    case 'not-rotated':
-      return 'The rack accepts the stored token.'
+/** What the rerun makes of the stored token; `firstRestart` is how long an `await` watches. */
+export function resumeFrom(
+  resume: Exclude<Resume, { kind: 'unanswered' | 'done' }>,
+  firstRestart: string
+): string {
+  switch (resume.kind) {
+    case 'start':
+      return resume.why === 'expired'
+        ? 'The stored token has expired, so it tells nothing of an earlier run: revoking from the start.'
+        : 'The rack accepts the stored token, which no revocation stored within the last hour: revoking from the start.'
+    case 'await':
+      return (
+        'The rack accepts the short-lived token an earlier run stored just before rotating, so that run stopped just before or just after the rotation: ' +
+        `watching it for ${firstRestart}, in which a rotation restarts a first API process, before rotating.`
+      )
+    case 'window':
+      return resume.everywhere
+        ? 'The rack refuses the stored token as signed with another key: the key was rotated; finishing without rotating again.'
+        : "The rack accepts the stored token on some requests and refuses it on others: an earlier run's rotation is under way; waiting it out."
+    case 'settle':
+      return (
+        'The stored token was minted by an earlier run while the API restarted, so the key was rotated and the token may carry either key: ' +
+        'waiting until the rack answers it the same way throughout, then finishing without rotating again.'
+      )
   }
 }
 
+export function unanswered(host: string): string {
+  return `${host} answered GET /auth with the stored token only with errors, so this run cannot tell where the last one stopped: nothing was rotated or stored; run again once the rack answers.`
+}
+
+export function interimStored(where: string): string {
+  return (
+    `Stored a token minted on the restarted API in ${where}, short-lived until the restart is over: ` +
+    'deploy jobs that read it work with the new key; watching until no old process answers.'
+  )
+}
+
 export function alreadyDone(expiresAt: string): string {
-  return `The stored token was minted with the new key by a revocation that finished within the last hour (it expires at ${expiresAt}): nothing to do.`
+  return `The rack accepts the stored token, the one a revocation stores once the restart is over, minted within the last hour (it expires at ${expiresAt}): nothing to do.`
 }
 
 export function probeStored(where: string): string {
@@ -39,7 +66,14 @@ export function stored(where: string, role: string, expiresAt: string): string {
 export function timedOut(spent: string, naming: Naming): string {
   return (
     `The rack's signing key was rotated, so every earlier token is dead or about to be, but its API was still restarting after ${spent} ` +
-    `(${naming.ref('keyroll-timeout')}): the store holds a token that dies with the old key; ${RERUN}.`
+    `(${naming.ref('keyroll-timeout')}): the store still holds the token it held before, which may stop working when the restart ends; ${RERUN}.`
+  )
+}
+
+export function timedOutInterim(spent: string, expiresAt: string, naming: Naming): string {
+  return (
+    `The rack's API was still restarting after ${spent} (${naming.ref('keyroll-timeout')}): the store holds a token minted on the ` +
+    `restarted API, which deploy jobs can use until ${expiresAt}, but not yet the one asked for; ${RERUN}.`
   )
 }
 

@@ -12,15 +12,17 @@ import type { MintedToken, MintRequest } from './mint.ts'
 import { mintToken } from './mint.ts'
 import { probeHours } from './options.ts'
 import * as say from './revoke-messages.ts'
+import type { Resume } from './rerun.ts'
+import { lifetimeOf, resumeFrom } from './rerun.ts'
 import type { Probe, WindowTiming } from './window.ts'
-import { DEFAULT_WINDOW_TIMING, initialWindow, judgeStored, observe, recordSent } from './window.ts'
+import { DEFAULT_WINDOW_TIMING, initialWindow, observe, recordSent } from './window.ts'
 
 /**
  * Revoking every rack access token (docs/tokens.md): rotate the signing key, ride out the rolling
  * restart of the API, mint and verify a token with the new key, store it. Crash-safe by what the
- * store holds: before rotating, a short-lived probe minted with the old key is stored (deploy jobs
- * keep working through the window), so a rerun given the stored value back asks the rack about it
- * and knows whether the rotation happened, is under way, or has not begun.
+ * store holds: a short-lived probe minted with the old key before rotating, an interim token
+ * during the restart, the final token after it, each with a lifetime of its own (rerun.ts), so a
+ * rerun given the stored value back knows where the earlier run stopped and asks the rack the rest.
  */
 
 export interface RevokeRequest extends MintRequest {
@@ -35,7 +37,7 @@ export interface RevokeRequest extends MintRequest {
 export interface Revoked extends MintedToken {
   /** Whether this run rotated the key (false when a rerun found it rotated already). */
   rotated: boolean
-  /** From the rotation (or this run's start, on a rerun) to the new token stored. */
+  /** From the rotation (or this run's start, on a rerun that does not rotate) to the final token stored. */
   seconds: number
 }
 
@@ -44,27 +46,27 @@ const JUDGE_SAMPLES = 8
 
 export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
   const { log, clock, store } = request
-  const start = clock.now()
+  const timing = request.timing ?? DEFAULT_WINDOW_TIMING
   const probeLife = probeHours(request.timeoutMs)
-  let probe: TokenCredential | undefined
   // The requests of the last minute count toward the window's pace.
   const sent: number[] = []
+  let resume: Resume = { kind: 'start', why: 'expired' }
   if (request.stored) {
+    const lifetime = lifetimeOf(request.stored.expiresAt.getTime() - clock.now(), request.hours, probeLife)
     // Enough answers that a restart under way is not taken for none: with half the processes
     // restarted, all of them land on old ones once in 2^JUDGE_SAMPLES reruns.
-    const askedAt = clock.now()
-    const answers = await ask(request, request.stored, JUDGE_SAMPLES)
-    for (let i = 0; i < JUDGE_SAMPLES; i++) sent.push(askedAt)
-    const verdict = judgeStored(answers)
-    log.info(say.storedVerdict(verdict))
-    if (verdict !== 'not-rotated') probe = request.stored
-    else if (isFreshResult(request.stored, request.hours, probeLife, clock.now())) {
+    const answers = lifetime === 'expired' ? [] : await ask(request, request.stored, JUDGE_SAMPLES, sent)
+    resume = resumeFrom(lifetime, answers)
+    if (resume.kind === 'unanswered') throw new ConvoxError(say.unanswered(request.api.host))
+    if (resume.kind === 'done') {
       log.info(say.alreadyDone(formatExpiry(request.stored.expiresAt)))
       return { ...asMinted(request, request.stored), rotated: false, seconds: 0 }
     }
+    log.info(say.resumeFrom(resume, formatDuration(Math.min(request.timeoutMs, timing.firstRestartMs))))
   }
-  let rotated = false
-  if (!probe) {
+  const ride: Ride = { from: clock.now(), rotated: false, start: {} }
+  let probe = request.stored
+  if (resume.kind === 'start') {
     sent.push(clock.now())
     const minted = await mintToken({ ...request, hours: probeLife })
     // Before the rotation: the store must hold a token that works until the window ends, and a
@@ -73,26 +75,27 @@ export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
     log.info(say.probeStored(store.describe('current')))
     sent.push(clock.now())
     await rotate(request)
-    rotated = true
+    ride.from = clock.now()
+    ride.rotated = true
     probe = minted.credential
+  } else if (resume.kind === 'await') {
+    ride.start.rotateBy = clock.now() + Math.min(request.timeoutMs, timing.firstRestartMs)
+  } else if (resume.kind === 'settle') {
+    ride.start.settleFor = Math.min(request.timeoutMs, timing.settleMs)
   }
-  const from = clock.now()
-  const done = await rideWindow(request, probe, from, sent)
-  const seconds = Math.round((clock.now() - (rotated ? from : start)) / 1000)
+  const done = await rideWindow(request, probe!, ride, sent)
+  const seconds = Math.round((clock.now() - ride.from) / 1000)
   log.info(
     say.stored(store.describe('current'), done.credential.role, formatExpiry(done.credential.expiresAt))
   )
-  return { ...done, rotated, seconds }
+  return { ...done, rotated: ride.rotated, seconds }
 }
 
-/**
- * A stored token this option would have minted within the last hour, which no probe can be (a
- * probe lives `probeLife` hours, a job token `hours` > probeLife + 1): the earlier run finished.
- */
-function isFreshResult(stored: TokenCredential, hours: number, probeLife: number, nowMs: number): boolean {
-  const left = stored.expiresAt.getTime() - nowMs
-  const age = hours * 3600_000 - left
-  return left > (probeLife + 0.5) * 3600_000 && age >= 0 && age < 3600_000
+/** Where the window starts: just rotated, or where a rerun picks up; `from` moves to a rerun's rotation. */
+interface Ride {
+  from: number
+  rotated: boolean
+  start: { rotateBy?: number; settleFor?: number }
 }
 
 function asMinted(request: RevokeRequest, credential: TokenCredential): MintedToken {
@@ -118,61 +121,105 @@ async function rotate(request: RevokeRequest): Promise<void> {
 }
 
 /**
- * Asks and sleeps as the window step says, mints and stores when it says so: a new token is stored
- * as soon as it is verified and replaced while part of the API refuses it (docs/tokens.md).
+ * Asks and sleeps as the window step says, mints, stores and rotates when it says so: a token
+ * minted during the restart is stored (interim) as soon as it is verified and replaced while part
+ * of the API refuses it; once the restart is over, the token of the asked lifetime is minted and
+ * stored (docs/tokens.md).
  */
 async function rideWindow(
   request: RevokeRequest,
   probe: TokenCredential,
-  from: number,
+  ride: Ride,
   sent: number[]
 ): Promise<MintedToken> {
   const { clock, log, store } = request
   const timing = request.timing ?? DEFAULT_WINDOW_TIMING
-  let state = initialWindow(timing, sent[0] ?? clock.now(), sent.length)
+  let state = initialWindow(timing, sent[0] ?? clock.now(), sent.length, ride.start)
+  const interimHours = probeHours(request.timeoutMs) + 1
   let candidate: MintedToken | undefined
   let stored: MintedToken | undefined
+  // The bound: keyroll-timeout from the rotation; a rerun that awaits a first restart or settles
+  // first gets it after that.
+  const first = ride.start.settleFor ?? Math.max(0, (ride.start.rotateBy ?? 0) - clock.now())
+  let deadline = clock.now() + request.timeoutMs + first
   let lastLine = clock.now()
   // Just rotated, no process has restarted yet: the first request waits a poll.
-  if (sent.length > 0) await clock.sleep(timing.pollMs)
+  if (ride.rotated) await clock.sleep(timing.pollMs)
   for (;;) {
-    const spent = clock.now() - from
-    if (spent >= request.timeoutMs) {
-      // Out of time with a verified token stored: it is the best there is.
-      if (stored) return stored
-      throw new ConvoxError(say.timedOut(formatDuration(spent), request.naming))
+    if (clock.now() >= deadline) {
+      const spent = formatDuration(clock.now() - ride.from)
+      // The store holds a token minted on the restarted API, short-lived: usable, not finished.
+      if (stored) {
+        throw new ConvoxError(
+          say.timedOutInterim(spent, formatExpiry(stored.credential.expiresAt), request.naming)
+        )
+      }
+      throw new ConvoxError(say.timedOut(spent, request.naming))
     }
     const asked = state.asking === 'probe' ? probe : candidate!.credential
     const sentAt = clock.now()
     const [answer] = await ask(request, asked, 1)
+    const settling = state.phase === 'settling'
     const next = observe(state, answer!, timing, clock.random(), sentAt)
     state = next.state
-    if (next.step.kind === 'done') return stored!
-    if (next.step.kind === 'mint') {
-      if (stored) log.info(say.replacing())
-      await clock.sleep(Math.max(0, sentAt + next.step.ms - clock.now()))
-      state = recordSent(state, timing, clock.now())
-      candidate = await mintToken({ ...request, retry: { ...request.retry, budgetMs: timing.maxWaitMs } })
+    if (settling && state.phase !== 'settling') deadline = clock.now() + request.timeoutMs
+    const step = next.step
+    if (step.kind === 'finish') {
+      await store.writeCurrent(candidate!.rackUrl)
+      return candidate!
+    }
+    if (step.kind === 'rotate') {
+      // Nothing refused the probe for a first restart's time: the earlier run never rotated.
+      await rotate(request)
+      ride.rotated = true
+      ride.from = clock.now()
+      deadline = ride.from + request.timeoutMs
+      state = recordSent(state, timing, ride.from)
+      await clock.sleep(timing.pollMs)
       continue
     }
-    if (next.step.kind === 'store') {
+    if (step.kind === 'mint') {
+      if (stored && state.phase === 'verifying') log.info(say.replacing())
+      await clock.sleep(Math.max(0, sentAt + step.ms - clock.now()))
+      state = recordSent(state, timing, clock.now())
+      const hours = state.phase === 'finishing' ? request.hours : interimHours
+      candidate = await mintToken({
+        ...request,
+        hours,
+        retry: { ...request.retry, budgetMs: timing.maxWaitMs }
+      })
+      continue
+    }
+    if (step.kind === 'store') {
       stored = candidate!
       await store.writeCurrent(stored.rackUrl)
+      log.info(say.interimStored(store.describe('current')))
     }
-    if (clock.now() - lastLine >= 30_000) {
+    // A rerun that watches or settles has said what it waits for; a rotated window says how long.
+    const waitingOut = state.phase !== 'settling' && state.rotateBy === undefined
+    if (waitingOut && clock.now() - lastLine >= 30_000) {
       lastLine = clock.now()
-      log.info(say.progress(formatDuration(clock.now() - from), formatDuration(request.timeoutMs)))
+      log.info(say.progress(formatDuration(clock.now() - ride.from), formatDuration(request.timeoutMs)))
     }
-    const wait = Math.max(0, sentAt + next.step.ms - clock.now())
-    await clock.sleep(Math.min(wait, Math.max(0, request.timeoutMs - (clock.now() - from))))
+    const wait = Math.max(0, sentAt + step.ms - clock.now())
+    await clock.sleep(Math.min(wait, Math.max(0, deadline - clock.now())))
   }
 }
 
-/** `GET /auth` with a token, `times` times back to back, each answer read as the window step reads it. */
-async function ask(request: RevokeRequest, token: TokenCredential, times: number): Promise<Probe[]> {
+/**
+ * `GET /auth` with a token, `times` times back to back, each answer read as the window step reads
+ * it; each send noted in `sent`, when given.
+ */
+async function ask(
+  request: RevokeRequest,
+  token: TokenCredential,
+  times: number,
+  sent?: number[]
+): Promise<Probe[]> {
   const api: ConvoxApi = request.api.withCredential(token.secret, 'jwt')
   const answers: Probe[] = []
   for (let i = 0; i < times; i++) {
+    sent?.push(request.clock.now())
     try {
       const answer = await api.send({ method: 'GET', path: '/auth', timeoutMs: 5000 })
       if (answer.status === 200) answers.push({ kind: 'accepted' })

@@ -22,9 +22,12 @@ export type Probe =
 export interface WindowState {
   /**
    * `waiting`: no new token yet, the probe is asked; `verifying`: a new token is asked before it is
-   * stored; `watching`: it is stored, and it and the probe are asked in turn until they agree.
+   * stored; `watching`: it is stored, and it and the probe are asked in turn until they agree;
+   * `finishing`: the restart is over, the token of the asked lifetime is minted and asked once;
+   * `settling` (a rerun only): the stored token, minted while the API restarted and so of either
+   * key, is asked until the rack has answered it the same way for long enough.
    */
-  phase: 'waiting' | 'verifying' | 'watching'
+  phase: 'waiting' | 'verifying' | 'watching' | 'finishing' | 'settling'
   /** What the next request asks the rack about. */
   asking: 'probe' | 'token'
   /** Verifying: acceptances of the new token in a row. */
@@ -39,6 +42,16 @@ export interface WindowState {
   /** The pace's token bucket: requests that may go now, as of `creditAt`. */
   credit: number
   creditAt: number
+  /**
+   * Waiting on a rerun that found the probe accepted everywhere: an acceptance sent at or after
+   * this says the earlier run stopped before rotating (a rotation would have restarted a process
+   * by then), so rotate now.
+   */
+  rotateBy?: number
+  /** Settling: what the stored token got last, how many times in a row, since when. */
+  run?: { kind: 'accepted' | 'refused'; count: number; since: number }
+  /** Settling: how long its answers must agree, and in at least `finishCount` requests. */
+  settleFor?: number
 }
 
 export type Step =
@@ -48,8 +61,10 @@ export type Step =
   | { kind: 'mint'; ms: number }
   /** Store the new token, then ask again `ms` after the last request was sent. */
   | { kind: 'store'; ms: number }
-  /** The stored token and the probe agree long enough that the stored one is of the new key. */
-  | { kind: 'done' }
+  /** A rerun saw no sign of a rotation by `rotateBy`: rotate now (the stored probe stays). */
+  | { kind: 'rotate'; ms: number }
+  /** The token of the asked lifetime, minted after the restart, was accepted: store it, done. */
+  | { kind: 'finish' }
 
 export interface WindowTiming {
   /** Between two routine requests, with uniform jitter on top (and never before the bucket allows). */
@@ -76,6 +91,17 @@ export interface WindowTiming {
    * (1 - p)^(finishCount - 1) p^finishCount, p the share of new processes (docs/tokens.md).
    */
   finishCount: number
+  /**
+   * A rerun that finds the probe accepted everywhere watches it this long (at most
+   * `keyroll-timeout`) before rotating: a rolling restart brings up its first new API process
+   * within it, so an earlier run's rotation shows as a refusal by then.
+   */
+  firstRestartMs: number
+  /**
+   * A rerun that finds a token stored while the API restarted waits until the rack has answered
+   * it the same way for this long (at most `keyroll-timeout`, within which the restart ends).
+   */
+  settleMs: number
   /** After a transient failure: floor plus full-jitter backoff; Retry-After honoured up to `maxWaitMs`. */
   backoff: KeyrollTiming['backoff']
   /** A server's Retry-After is honoured with a floor (a tiny one would make a storm) and up to this. */
@@ -98,15 +124,26 @@ export const DEFAULT_WINDOW_TIMING: WindowTiming = {
   verifyCount: 1,
   verifyGapMs: 300,
   finishCount: 9,
+  firstRestartMs: 3 * 60_000,
+  settleMs: 3 * 60_000,
   backoff: { baseMs: 1000, capMs: 2000 },
   minServerWaitMs: 1000,
   maxWaitMs: 10_000
 }
 
-/** The bucket starts full at `at`, less `spent` requests made just before (the probe's mint, the rotation). */
-export function initialWindow(timing: WindowTiming, at = 0, spent = 0): WindowState {
+/**
+ * The bucket starts full at `at`, less `spent` requests made just before (the probe's mint, the
+ * rotation, a rerun's questions); `start` says where a rerun picks up (rerun.ts).
+ */
+export function initialWindow(
+  timing: WindowTiming,
+  at = 0,
+  spent = 0,
+  start: { rotateBy?: number; settleFor?: number } = {}
+): WindowState {
   return {
-    phase: 'waiting',
+    ...start,
+    phase: start.settleFor === undefined ? 'waiting' : 'settling',
     asking: 'probe',
     streak: 0,
     held: 0,
@@ -136,8 +173,8 @@ export function observe(
   sentAt = 0
 ): { state: WindowState; step: Step } {
   const sent = recordSent(state, timing, sentAt)
-  const { state: next, step, urgent } = decide(sent, probe, timing, random)
-  if (step.kind === 'done') return { state: next, step }
+  const { state: next, step, urgent } = decide(sent, probe, timing, random, sentAt)
+  if (step.kind === 'finish') return { state: next, step }
   // Only a request that follows a decisive answer may dip into the reserve.
   const floor = urgent ? 1 : 1 + timing.reserve
   const ready = next.credit >= floor ? 0 : Math.ceil((floor - next.credit) * timing.refillMs)
@@ -151,7 +188,13 @@ interface Decision {
   urgent: boolean
 }
 
-function decide(state: WindowState, probe: Probe, timing: WindowTiming, random: number): Decision {
+function decide(
+  state: WindowState,
+  probe: Probe,
+  timing: WindowTiming,
+  random: number,
+  sentAt: number
+): Decision {
   const poll = timing.pollMs + Math.floor(random * timing.pollJitterMs)
   if (probe.kind === 'transient') {
     const failures = state.failures + 1
@@ -172,13 +215,48 @@ function decide(state: WindowState, probe: Probe, timing: WindowTiming, random: 
   // A new process answered: a token minted now may carry the new key. A refusal of the new token
   // says it is of the old key or an old process answered: a fresh mint is as likely to be new.
   const mint = (): Decision => ({
-    state: { ...told, phase: 'verifying', asking: 'token', streak: 0, held: 0, refusals: 0 },
+    state: {
+      ...told,
+      phase: 'verifying',
+      asking: 'token',
+      streak: 0,
+      held: 0,
+      refusals: 0,
+      rotateBy: undefined,
+      run: undefined,
+      settleFor: undefined
+    },
     step: { kind: 'mint', ms: 0 },
     urgent: true
   })
+  // The restart is over: the token of the asked lifetime, minted now, is of the new key.
+  const finish = (): Decision => ({
+    state: { ...told, phase: 'finishing', asking: 'token', run: undefined, settleFor: undefined },
+    step: { kind: 'mint', ms: 0 },
+    urgent: false
+  })
   if (state.phase === 'waiting') {
     if (probe.kind === 'refused') return mint()
+    if (state.rotateBy !== undefined && sentAt >= state.rotateBy) {
+      return { state: { ...told, rotateBy: undefined }, step: { kind: 'rotate', ms: 0 }, urgent: true }
+    }
     return { state: told, step: { kind: 'wait', ms: poll }, urgent: false }
+  }
+  if (state.phase === 'settling') {
+    // Any key: agreeing answers long enough mean the restart is over. Accepted, the stored token
+    // is of the new key; refused, it is of the old one and becomes the probe.
+    const run =
+      state.run?.kind === probe.kind
+        ? { ...state.run, count: state.run.count + 1 }
+        : { kind: probe.kind, count: 1, since: sentAt }
+    if (run.count >= timing.finishCount && sentAt - run.since >= (state.settleFor ?? 0)) {
+      return probe.kind === 'accepted' ? finish() : mint()
+    }
+    return { state: { ...told, run }, step: { kind: 'wait', ms: poll }, urgent: false }
+  }
+  if (state.phase === 'finishing') {
+    if (probe.kind === 'accepted') return { state: told, step: { kind: 'finish' }, urgent: false }
+    return { ...finish(), urgent: true }
   }
   if (state.asking === 'token' && probe.kind === 'refused') return mint()
   if (state.phase === 'verifying') {
@@ -206,18 +284,9 @@ function decide(state: WindowState, probe: Probe, timing: WindowTiming, random: 
         ? { held: state.held, refusals: state.refusals + 1 }
         : { held: 0, refusals: 0 }
   if (stretch.held >= timing.finishCount && stretch.refusals >= timing.finishCount) {
-    return { state: { ...told, ...stretch }, step: { kind: 'done' }, urgent: false }
+    const done = finish()
+    return { ...done, state: { ...done.state, ...stretch } }
   }
   const asking = state.asking === 'token' ? 'probe' : 'token'
   return { state: { ...told, ...stretch, asking }, step: { kind: 'wait', ms: poll }, urgent: false }
-}
-
-/** What a stored token says of an earlier revocation, asked `count` times (docs/tokens.md, reruns). */
-export type StoredVerdict = 'rotated' | 'in-window' | 'not-rotated'
-
-export function judgeStored(answers: readonly Probe[]): StoredVerdict {
-  const told = answers.filter(a => a.kind !== 'transient')
-  if (told.length > 0 && told.every(a => a.kind === 'refused')) return 'rotated'
-  if (told.some(a => a.kind === 'refused')) return 'in-window'
-  return 'not-rotated'
 }
