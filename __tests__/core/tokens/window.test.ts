@@ -17,6 +17,8 @@ const watching = (asking: 'probe' | 'token', held: number, refusals: number): Wi
   held,
   refusals
 })
+/** A rerun watching the stored probe for a first restart until 10 s. */
+const awaiting: WindowState = { ...waiting, rotateBy: 10_000 }
 const finishing: WindowState = { ...full, phase: 'finishing', asking: 'token' }
 /** A rerun that settles for 60 s: the stored token got `kind` `count` times in a row since 0. */
 const settling = (kind: 'accepted' | 'refused', count: number): WindowState => ({
@@ -123,7 +125,7 @@ describe('observe: one answer in, the next step out', () => {
     ],
     [
       'a rerun awaiting a first restart, the probe accepted before the deadline: poll on',
-      { ...waiting, rotateBy: 10_000 },
+      awaiting,
       accepted,
       0,
       { kind: 'wait', ms: poll(0) },
@@ -132,7 +134,7 @@ describe('observe: one answer in, the next step out', () => {
     ],
     [
       'the probe still accepted at the deadline: no rotation happened, rotate now',
-      { ...waiting, rotateBy: 10_000 },
+      awaiting,
       accepted,
       0,
       { kind: 'rotate', ms: 0 },
@@ -141,57 +143,12 @@ describe('observe: one answer in, the next step out', () => {
     ],
     [
       'the probe refused, even after the deadline: the earlier run rotated; mint, never rotate',
-      { ...waiting, rotateBy: 10_000 },
+      awaiting,
       refused,
       0,
       { kind: 'mint', ms: 0 },
       { phase: 'verifying', rotateBy: undefined },
       20_000
-    ],
-    [
-      'settling: answers that agree, not yet for long enough: poll on',
-      settling('accepted', F),
-      accepted,
-      0,
-      { kind: 'wait', ms: poll(0) },
-      { phase: 'settling', run: { kind: 'accepted', count: F + 1, since: 0 } },
-      59_999
-    ],
-    [
-      'settling: an answer that disagrees starts the run over',
-      settling('accepted', 40),
-      refused,
-      0,
-      { kind: 'wait', ms: poll(0) },
-      { phase: 'settling', run: { kind: 'refused', count: 1, since: 70_000 } },
-      70_000
-    ],
-    [
-      'settled accepted: the stored token is of the new key, mint the final token',
-      settling('accepted', F - 1),
-      accepted,
-      0,
-      { kind: 'mint', ms: 0 },
-      { phase: 'finishing', asking: 'token', settleFor: undefined },
-      60_000
-    ],
-    [
-      'settled refused: the stored token is of the old key and the probe from now on',
-      settling('refused', F - 1),
-      refused,
-      0,
-      { kind: 'mint', ms: 0 },
-      { phase: 'verifying', asking: 'token', settleFor: undefined },
-      60_000
-    ],
-    [
-      'long enough but too few answers (a slow rack): ask on',
-      settling('accepted', F - 3),
-      accepted,
-      0,
-      { kind: 'wait', ms: poll(0) },
-      { phase: 'settling' },
-      90_000
     ],
     [
       'a 503 while waiting backs off',
@@ -231,6 +188,54 @@ describe('observe: one answer in, the next step out', () => {
     expect(out.step).toEqual(step)
     expect(out.state).toMatchObject(next)
     expect(out.state.requests).toBe(1)
+  })
+
+  // A rerun settling an interim token (settleFor 60 s): [name, the run so far, answer, sent at, step, next].
+  it.each<[string, [Probe['kind'] & string, number], Probe, number, unknown, Partial<WindowState>]>([
+    [
+      'agreeing, not yet for long enough: poll on',
+      ['accepted', F],
+      accepted,
+      59_999,
+      { kind: 'wait', ms: poll(0) },
+      { phase: 'settling', run: { kind: 'accepted', count: F + 1, since: 0 } }
+    ],
+    [
+      'a disagreeing answer starts the run over',
+      ['accepted', 40],
+      refused,
+      70_000,
+      { kind: 'wait', ms: poll(0) },
+      { phase: 'settling', run: { kind: 'refused', count: 1, since: 70_000 } }
+    ],
+    [
+      'settled accepted: of the new key, mint the final token',
+      ['accepted', F - 1],
+      accepted,
+      60_000,
+      { kind: 'mint', ms: 0 },
+      { phase: 'finishing', asking: 'token', settleFor: undefined }
+    ],
+    [
+      'settled refused: of the old key, the probe from now on',
+      ['refused', F - 1],
+      refused,
+      60_000,
+      { kind: 'mint', ms: 0 },
+      { phase: 'verifying', asking: 'token', settleFor: undefined }
+    ],
+    [
+      'long enough but too few answers (a slow rack): ask on',
+      ['accepted', F - 3],
+      accepted,
+      90_000,
+      { kind: 'wait', ms: poll(0) },
+      { phase: 'settling' }
+    ]
+  ])('settling: %s', (_name, [kind, count], probe, sentAt, step, next) => {
+    const out = observe(settling(kind as 'accepted' | 'refused', count), probe, T, 0, sentAt)
+    expect(out.step).toEqual(step)
+    expect(out.state).toMatchObject(next)
   })
 
   it('verifies several times when told to, a failure starting the count over', () => {
