@@ -15,7 +15,6 @@ import { startFakeMirror } from '../test-support/fake-mirror.ts'
 import type { StepOptions } from '../test-support/run-action.ts'
 import { newRunner, removeRunner, runStep, runStepTrustingInputs } from '../test-support/run-action.ts'
 import { startFakeV3Rack } from '../test-support/fake-v3-rack.ts'
-import { verifyRackToken } from '../test-support/rack-tokens.ts'
 import type { CrashPoint } from '../test-support/revocation-windows.ts'
 import {
   REVOCATION_WINDOWS,
@@ -326,8 +325,7 @@ async function revocation(): Promise<void> {
       const m = await simulateRevocation(seed, c)
       notice.push(m.noticeMs / 1000)
       worstRate = Math.max(worstRate, m.maxPerMinute)
-      const token = decodeURIComponent(/jwt:([^@]+)@/.exec(m.writes.at(-1)!.value)![1]!)
-      if ('reason' in verifyRackToken(m.model.signingKey, token, m.model.restartEndsAt()! + 1)) dying++
+      if (!survives(m.model, m.writes.at(-1)!.value)) dying++
     }
     const name = `${c.processes} API process${c.processes > 1 ? 'es' : ''}, ${c.restartMs / 1000} s each`
     console.log(

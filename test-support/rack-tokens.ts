@@ -28,6 +28,16 @@ export function mintRackToken(signingKey: string, claims: RackTokenClaims): stri
   return signJwt(signingKey, { alg: 'HS256', typ: 'JWT' }, { ...claims, user })
 }
 
+/** The token of a `RACK_URL=https://jwt:<token>@<host>` value, as a store or a variable holds it. */
+export function tokenOf(rackUrl: string): string {
+  return decodeURIComponent(/^https:\/\/jwt:([^@]+)@/.exec(rackUrl.trim())![1]!)
+}
+
+/** A token's claims, read without checking its signature (what it says of itself). */
+export function claimsOf(token: string): RackTokenClaims {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as RackTokenClaims
+}
+
 /** A token expiring `hours` from now, as `--duration-in-hours` makes one. */
 export function tokenFor(signingKey: string, role: RackTokenClaims['role'], hours: number): string {
   return mintRackToken(signingKey, { role, expiresAt: Math.floor(Date.now() / 1000 + hours * 3600) })

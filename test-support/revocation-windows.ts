@@ -10,7 +10,7 @@ import { revokeTokens } from '../src/core/tokens/revoke.ts'
 import type { RecordedRequest } from './fake-convox.ts'
 import type { V3RackModel } from './fake-v3-rack.ts'
 import { createV3RackModel, simulateV3Api } from './fake-v3-rack.ts'
-import { verifyRackToken } from './rack-tokens.ts'
+import { tokenOf, verifyRackToken } from './rack-tokens.ts'
 import { virtualClock } from './virtual-clock.ts'
 
 /**
@@ -116,8 +116,6 @@ function measure(r: Rig, result: Revoked): RevocationMeasure {
     writes: r.store.writes
   }
 }
-
-export const tokenOf = (url: string) => decodeURIComponent(/^https:\/\/jwt:([^@]+)@/.exec(url)![1]!)
 
 /** Whether a stored RACK_URL's token is accepted once the last rotation's restart is over. */
 export function survives(model: V3RackModel, url: string): boolean {

@@ -5,8 +5,7 @@ import path from 'node:path'
 import { startFakeGitLab } from '../../../test-support/fake-gitlab.ts'
 import type { FakeV3Rack } from '../../../test-support/fake-v3-rack.ts'
 import { startFakeV3Rack } from '../../../test-support/fake-v3-rack.ts'
-import type { RackTokenClaims } from '../../../test-support/rack-tokens.ts'
-import { verifyRackToken } from '../../../test-support/rack-tokens.ts'
+import { claimsOf, tokenOf, verifyRackToken } from '../../../test-support/rack-tokens.ts'
 import type { Machine } from '../../../test-support/run-cli.ts'
 import { CLI, cliLeaks, evalInBash, KEY_LINES, machinePool, runCli } from '../../../test-support/run-cli.ts'
 import { testTls } from '../../../test-support/tls.ts'
@@ -40,9 +39,6 @@ async function newRack(processes = 1, restartMs = 2000, holdRotateMs = 0): Promi
   return rack
 }
 
-const tokenOf = (url: string) => decodeURIComponent(/^https:\/\/jwt:([^@]+)@/.exec(url.trim())![1]!)
-const claims = (token: string) =>
-  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as RackTokenClaims
 const settled = (rack: FakeV3Rack) => (rack.model.restartEndsAt() ?? Date.now()) + 1
 
 function login(rack: FakeV3Rack, m: Machine, ...extra: string[]): string[] {
@@ -75,7 +71,7 @@ describe('--mint-token', () => {
       // The rack password the job had is cleared, not passed on.
       expect(vars.CONVOX_PASSWORD).toBeUndefined()
       const token = tokenOf(vars.RACK_URL!)
-      expect(claims(token).role).toBe('r')
+      expect(claimsOf(token).role).toBe('r')
       expect(cliLeaks(result, [PASSWORD], { host: rack.host })).toEqual([])
       expect(cliLeaks(result, [token], { host: rack.host, allowed: KEY_LINES.sh })).toEqual([])
       for (const file of fs.readdirSync(dir))
@@ -118,7 +114,7 @@ describe('renewal', () => {
     expect(second.code).toBe(0)
     const token2 = tokenOf(fs.readFileSync(file, 'utf8'))
     expect(token2).not.toBe(token1)
-    expect(claims(token2).role).toBe('rw')
+    expect(claimsOf(token2).role).toBe('rw')
     expect(verifyRackToken(rack.model.signingKey, token2, Date.now())).toHaveProperty('claims')
     const mint = rack.requests.filter(r => r.path === '/system/jwt/token')
     expect(mint.map(r => [r.user, r.status])).toEqual([
@@ -152,7 +148,7 @@ describe('renewal', () => {
       expect(result.stderr).toContain('Store the token in')
       expect(result.code).toBe(0)
       const stored = gitlab.get('CONVOX_RACK_URL')!.value
-      expect(claims(tokenOf(stored)).role).toBe('r')
+      expect(claimsOf(tokenOf(stored)).role).toBe('r')
       expect(cliLeaks(result, [PASSWORD, tokenOf(stored)], { host: rack.host })).toEqual([])
     } finally {
       await gitlab.close()
@@ -306,7 +302,7 @@ describe('revocation', () => {
       const token = tokenOf(fs.readFileSync(file, 'utf8'))
       expect(verifyRackToken(rack.model.signingKey, token, settled(rack))).toHaveProperty('claims')
       // The token of the asked lifetime, not a probe or an interim token.
-      expect(claims(token).expiresAt * 1000 - Date.now()).toBeGreaterThan(23 * 3600_000)
+      expect(claimsOf(token).expiresAt * 1000 - Date.now()).toBeGreaterThan(23 * 3600_000)
       expect(cliLeaks(rerun, [PASSWORD, token], { host: rack.host })).toEqual([])
     },
     300_000

@@ -14,7 +14,7 @@ import { probeHours } from './options.ts'
 import * as say from './revoke-messages.ts'
 import type { Resume } from './rerun.ts'
 import { lifetimeOf, resumeFrom } from './rerun.ts'
-import type { Probe, WindowTiming } from './window.ts'
+import type { Probe, WindowStart, WindowTiming } from './window.ts'
 import { DEFAULT_WINDOW_TIMING, initialWindow, observe, recordSent } from './window.ts'
 
 /**
@@ -48,6 +48,7 @@ export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
   const { log, clock, store } = request
   const timing = request.timing ?? DEFAULT_WINDOW_TIMING
   const probeLife = probeHours(request.timeoutMs)
+  const firstRestartMs = Math.min(request.timeoutMs, timing.firstRestartMs)
   // The requests of the last minute count toward the window's pace.
   const sent: number[] = []
   let resume: Resume = { kind: 'start', why: 'expired' }
@@ -62,7 +63,7 @@ export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
       log.info(say.alreadyDone(formatExpiry(request.stored.expiresAt)))
       return { ...asMinted(request, request.stored), rotated: false, seconds: 0 }
     }
-    log.info(say.resumeFrom(resume, formatDuration(Math.min(request.timeoutMs, timing.firstRestartMs))))
+    log.info(say.resumeFrom(resume, formatDuration(firstRestartMs)))
   }
   const ride: Ride = { from: clock.now(), rotated: false, start: {} }
   let probe = request.stored
@@ -79,7 +80,7 @@ export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
     ride.rotated = true
     probe = minted.credential
   } else if (resume.kind === 'await') {
-    ride.start.rotateBy = clock.now() + Math.min(request.timeoutMs, timing.firstRestartMs)
+    ride.start.rotateBy = clock.now() + firstRestartMs
   } else if (resume.kind === 'settle') {
     ride.start.settleFor = Math.min(request.timeoutMs, timing.settleMs)
   }
@@ -95,7 +96,7 @@ export async function revokeTokens(request: RevokeRequest): Promise<Revoked> {
 interface Ride {
   from: number
   rotated: boolean
-  start: { rotateBy?: number; settleFor?: number }
+  start: WindowStart
 }
 
 function asMinted(request: RevokeRequest, credential: TokenCredential): MintedToken {

@@ -131,16 +131,14 @@ export const DEFAULT_WINDOW_TIMING: WindowTiming = {
   maxWaitMs: 10_000
 }
 
+/** Where a rerun picks up (rerun.ts): watching the probe until `rotateBy`, or settling. */
+export type WindowStart = Pick<WindowState, 'rotateBy' | 'settleFor'>
+
 /**
  * The bucket starts full at `at`, less `spent` requests made just before (the probe's mint, the
- * rotation, a rerun's questions); `start` says where a rerun picks up (rerun.ts).
+ * rotation, a rerun's questions).
  */
-export function initialWindow(
-  timing: WindowTiming,
-  at = 0,
-  spent = 0,
-  start: { rotateBy?: number; settleFor?: number } = {}
-): WindowState {
+export function initialWindow(timing: WindowTiming, at = 0, spent = 0, start: WindowStart = {}): WindowState {
   return {
     ...start,
     phase: start.settleFor === undefined ? 'waiting' : 'settling',
