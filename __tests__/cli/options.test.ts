@@ -248,6 +248,20 @@ describe('keyroll settings', () => {
     )
   })
 
+  it('puts the instance key in an environment secret with --github-environment, as the action does', () => {
+    const env = { GITHUB_TOKEN: 'ghs_token', GITHUB_REPOSITORY: 'acme/app' }
+    const flags = { 'instances-only': true, 'ssh-key-github-secret': 'CONVOX_RACK_SSH_KEY' }
+    expect(keyroll({ ...flags, 'github-environment': 'production' }, env).sshKeyStore).toEqual({
+      kind: 'github',
+      name: 'CONVOX_RACK_SSH_KEY',
+      repository: 'acme/app',
+      environment: 'production',
+      token: 'ghs_token',
+      apiUrl: 'https://api.github.com'
+    })
+    expect(keyroll(flags, env).sshKeyStore).toMatchObject({ kind: 'github', environment: undefined })
+  })
+
   it('keeps the key in a GitLab variable with GITLAB_TOKEN, never CI_JOB_TOKEN', () => {
     const env = {
       GITLAB_TOKEN: 'glpat',

@@ -122,7 +122,7 @@ function sshKeyStoreSettings(
     github: '--ssh-key-github-secret',
     gitlab: '--ssh-key-gitlab-variable',
     repo: text(flags, 'github-repo'),
-    environment: undefined,
+    environment: text(flags, 'github-environment') || undefined,
     project: text(flags, 'gitlab-project')
   })
 }
