@@ -118,13 +118,7 @@ function sshKeyStoreSettings(
   }
   const github = text(flags, 'ssh-key-github-secret')
   if (github) checkSshKeySecretName(github, 'ssh-key-secret', naming)
-  return secretStoreSettings(ctx, github, text(flags, 'ssh-key-gitlab-variable'), {
-    github: '--ssh-key-github-secret',
-    gitlab: '--ssh-key-gitlab-variable',
-    repo: text(flags, 'github-repo'),
-    environment: text(flags, 'github-environment') || undefined,
-    project: text(flags, 'gitlab-project')
-  })
+  return secretStoreSettings(ctx, flags, 'ssh-key-')
 }
 
 function storeSettings(
@@ -150,13 +144,7 @@ function storeSettings(
     throw new InputError('Both --github-secret and --gitlab-variable are given: keep the key in one store.')
   }
   if (github) checkGitHubSecretName(github, namingOf(ctx))
-  const store = secretStoreSettings(ctx, github, gitlab, {
-    github: '--github-secret',
-    gitlab: '--gitlab-variable',
-    repo: text(flags, 'github-repo'),
-    environment: text(flags, 'github-environment') || undefined,
-    project: text(flags, 'gitlab-project')
-  })
+  const store = secretStoreSettings(ctx, flags, '')
   if (store) return store
   if (nextPasswordFile) return { kind: 'file' }
   if (deferred) return undefined
@@ -180,13 +168,7 @@ export function tokenStoreSettings(flags: Flags, ctx: Context): { store?: StoreS
   if (named.length > 1)
     throw new InputError(`Both ${named[0]} and ${named[1]} are given: keep the token in one store.`)
   if (github) checkGitHubSecretName(github, namingOf(ctx), 'token-secret')
-  const store = secretStoreSettings(ctx, github, gitlab, {
-    github: '--token-github-secret',
-    gitlab: '--token-gitlab-variable',
-    repo: text(flags, 'github-repo'),
-    environment: text(flags, 'github-environment') || undefined,
-    project: text(flags, 'gitlab-project')
-  })
+  const store = secretStoreSettings(ctx, flags, 'token-')
   if (!fileFlag) return { store }
   const file = resolve(ctx.cwd, fileFlag)
   checkWritableDir(file, '--token-file')
@@ -212,12 +194,25 @@ export function storedValue(
 }
 
 /** A GitHub Actions secret or a GitLab CI/CD variable, with the token and place each needs; none when neither is named. */
+/**
+ * A store named by `--<prefix>github-secret` or `--<prefix>gitlab-variable` (the key's, the
+ * instance key's or the token's), in the place the shared `--github-repo`, `--github-environment`
+ * and `--gitlab-project` flags (else the CI's variables) say.
+ */
 function secretStoreSettings(
   ctx: Context,
-  github: string,
-  gitlab: string,
-  where: { github: string; gitlab: string; repo: string; environment?: string; project: string }
+  flags: Flags,
+  prefix: '' | 'ssh-key-' | 'token-'
 ): StoreSettings | undefined {
+  const github = text(flags, `${prefix}github-secret`)
+  const gitlab = text(flags, `${prefix}gitlab-variable`)
+  const where = {
+    github: `--${prefix}github-secret`,
+    gitlab: `--${prefix}gitlab-variable`,
+    repo: text(flags, 'github-repo'),
+    environment: text(flags, 'github-environment') || undefined,
+    project: text(flags, 'gitlab-project')
+  }
   const { env } = ctx
   if (github) {
     const token = (env.GITHUB_TOKEN ?? '').trim()
