@@ -553,17 +553,8 @@ export function simulateRack(options: SimulateRackOptions): SimulatedRack {
       withPassword: api,
       close: () => undefined,
       async send(request) {
-        const body = request.form ? new URLSearchParams(request.form).toString() : ''
-        const record: RecordedRequest = {
-          time: clock.now(),
-          method: request.method,
-          path: request.path,
-          password,
-          body,
-          status: 0
-        }
-        requests.push(record)
-        await clock.sleep(latencyMs)
+        const record = await simulatedArrival(requests, clock, request, { password }, latencyMs)
+        const { body } = record
         const outcome = withFault(faults.take(request.method, request.path), () =>
           model.handle({ method: request.method, path: request.path, password, body })
         )
@@ -587,8 +578,34 @@ export function simulateRack(options: SimulateRackOptions): SimulatedRack {
   return { rack: model.rack, keyroll: model.keyroll, requests, fail: faults.add, api }
 }
 
-function lowerCase(headers: Record<string, string>): Record<string, string> {
+/** Header names as Node's client gives them (lower case), for a simulated answer. */
+export function lowerCase(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
+}
+
+/**
+ * A request reaching a simulated API (this file's and fake-v3-rack.ts's): noted in `requests` as
+ * the loopback servers note theirs (status 0 until answered), its form encoded as the client sends
+ * it, after `latencyMs` of the clock.
+ */
+export async function simulatedArrival(
+  requests: RecordedRequest[],
+  clock: { now: () => number; sleep: (ms: number) => Promise<void> },
+  request: { method: string; path: string; form?: Record<string, string> },
+  credentials: { user?: string; password: string },
+  latencyMs: number
+): Promise<RecordedRequest> {
+  const record: RecordedRequest = {
+    time: clock.now(),
+    method: request.method,
+    path: request.path,
+    ...credentials,
+    body: request.form ? new URLSearchParams(request.form).toString() : '',
+    status: 0
+  }
+  requests.push(record)
+  await clock.sleep(latencyMs)
+  return record
 }
 
 /** The request's plumbing, shared with the other loopback fakes (fake-v3-rack.ts). */

@@ -1,6 +1,6 @@
 import https from 'node:https'
 import type { FakeAnswer, FakeRequest, RecordedRequest } from './fake-convox.ts'
-import { basicCredentials, header, send } from './fake-convox.ts'
+import { basicCredentials, header, lowerCase, send, simulatedArrival } from './fake-convox.ts'
 import type { RackTokenClaims } from './rack-tokens.ts'
 import { mintRackToken, verifyRackToken } from './rack-tokens.ts'
 import { listenOnLoopback, testTls } from './tls.ts'
@@ -336,25 +336,22 @@ export function simulateV3Api(
     withPassword: p => simulateV3Api(model, clock, p, { ...options, requests }),
     close: () => undefined,
     async send(request) {
-      const body = request.form ? new URLSearchParams(request.form).toString() : ''
-      const record: RecordedRequest = {
-        time: clock.now(),
+      const record = await simulatedArrival(
+        requests,
+        clock,
+        request,
+        { user, password },
+        options.latencyMs ?? 20
+      )
+      const answer = model.handle({
         method: request.method,
         path: request.path,
         user,
         password,
-        body,
-        status: 0
-      }
-      requests.push(record)
-      await clock.sleep(options.latencyMs ?? 20)
-      const answer = model.handle({ method: request.method, path: request.path, user, password, body })
+        body: record.body
+      })
       record.status = answer.status
-      return {
-        status: answer.status,
-        headers: Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k.toLowerCase(), v])),
-        body: answer.body
-      }
+      return { status: answer.status, headers: lowerCase(answer.headers), body: answer.body }
     }
   }
 }
