@@ -2,9 +2,9 @@ import { expect } from '@jest/globals'
 import fs from 'node:fs'
 import path from 'node:path'
 import { secretForms } from '../src/core/secrets.ts'
-import type { FakeConvoxOptions } from './fake-convox.ts'
+import type { FakeConvox, FakeConvoxOptions } from './fake-convox.ts'
 import type { Runner, StepResult } from './run-action.ts'
-import { filesContaining, findLeaks } from './run-action.ts'
+import { filesContaining, findLeaks, runStepTrustingInputs } from './run-action.ts'
 
 /**
  * What the login step's end-to-end tests (__tests__/e2e/action/{rack,console,failures,retries,
@@ -57,6 +57,18 @@ export const RACK: FakeConvoxOptions = {
 export const OTHER_AUTH = '{\n  "other.example.com": "x\\u0026y"\n}'
 
 export const settingsDir = (runner: Runner) => path.join(runner.home, '.convox')
+
+/**
+ * Runs the login step against a fake, trusting only the fake's own CA: the fake gives the host
+ * and ca-cert inputs, the scenario the rest. Most scenarios differ only in those other inputs.
+ */
+export function loginTo(
+  fake: Pick<FakeConvox, 'host' | 'caCert'>,
+  runner: Runner,
+  inputs: Record<string, string>
+): Promise<StepResult> {
+  return runStepTrustingInputs(runner, { ...inputs, host: fake.host, 'ca-cert': fake.caCert })
+}
 
 /** Seeds a settings directory as an earlier login to another host left it. */
 export function seedOtherLogin(dir: string): void {

@@ -1,10 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import fs from 'node:fs'
 import path from 'node:path'
-import { CONSOLE, DEPLOY_KEY, expectNoLeaks, settingsDir, token } from '../../../test-support/action-login.ts'
+import {
+  CONSOLE,
+  DEPLOY_KEY,
+  expectNoLeaks,
+  loginTo,
+  settingsDir,
+  token
+} from '../../../test-support/action-login.ts'
 import type { FakeConvox } from '../../../test-support/fake-convox.ts'
 import { startFakeConvox } from '../../../test-support/fake-convox.ts'
-import { runnerPool, runStepTrustingInputs as step } from '../../../test-support/run-action.ts'
+import { runnerPool } from '../../../test-support/run-action.ts'
 import { mode, read } from '../../../test-support/settings-dir.ts'
 
 /**
@@ -34,12 +41,7 @@ describe('Console login', () => {
     fs.mkdirSync(dir, { mode: 0o700 })
     fs.writeFileSync(path.join(dir, 'racks'), '{\n  "other.example.com": "other/rack"\n}', { mode: 0o600 })
     const password = token('switch')
-    const result = await step(runner, {
-      host: console_.host,
-      password,
-      rack: 'acme/production',
-      'ca-cert': console_.caCert
-    })
+    const result = await loginTo(console_, runner, { password, rack: 'acme/production' })
     expect(result.error).toBeUndefined()
     expect(result.code).toBe(0)
     expect(result.outputs).toEqual({
@@ -86,12 +88,7 @@ describe('Console login', () => {
   it.concurrent('a bare rack name resolves when exactly one visible rack has it', async () => {
     const runner = fresh()
     const password = token('bare')
-    const result = await step(runner, {
-      host: console_.host,
-      password,
-      rack: 'production',
-      'ca-cert': console_.caCert
-    })
+    const result = await loginTo(console_, runner, { password, rack: 'production' })
     expect(result.error).toBeUndefined()
     expect(result.outputs.rack).toBe('acme/production')
     expect(result.env.CONVOX_RACK).toBe('acme/production')
@@ -103,7 +100,7 @@ describe('Console login', () => {
   it.concurrent('without rack: no rack files, no CONVOX_RACK, no GET /system', async () => {
     const runner = fresh()
     const password = token('norack')
-    const result = await step(runner, { host: console_.host, password, 'ca-cert': console_.caCert })
+    const result = await loginTo(console_, runner, { password })
     expect(result.error).toBeUndefined()
     expect(result.outputs).toMatchObject({
       kind: 'console',
@@ -119,12 +116,7 @@ describe('Console login', () => {
 
   it.concurrent('a deploy key is a Console login without a user id', async () => {
     const runner = fresh()
-    const result = await step(runner, {
-      host: console_.host,
-      password: DEPLOY_KEY,
-      rack: 'acme/production',
-      'ca-cert': console_.caCert
-    })
+    const result = await loginTo(console_, runner, { password: DEPLOY_KEY, rack: 'acme/production' })
     expect(result.error).toBeUndefined()
     expect(result.outputs).toMatchObject({ kind: 'console', 'user-id': '', rack: 'acme/production' })
     const dir = settingsDir(runner)
@@ -142,12 +134,7 @@ describe('Console login', () => {
     const runner = fresh()
     runner.jobEnv.RACK_URL = 'https://convox:EarlierStepKey@old-rack.example.com'
     const password = token('stale-rack')
-    const result = await step(runner, {
-      host: console_.host,
-      password,
-      rack: 'acme/production',
-      'ca-cert': console_.caCert
-    })
+    const result = await loginTo(console_, runner, { password, rack: 'acme/production' })
     expect(result.error).toBeUndefined()
     expect(result.env.RACK_URL).toBe('')
     expect(result.env.CONVOX_RACK).toBe('acme/production')
@@ -161,7 +148,7 @@ describe('Console login', () => {
     runner.jobEnv.RACK_URL = 'https://convox:EarlierStepKey@old-rack.example.com'
     runner.jobEnv.CONVOX_RACK = 'old/rack'
     const password = token('stale')
-    const result = await step(runner, { host: console_.host, password, 'ca-cert': console_.caCert })
+    const result = await loginTo(console_, runner, { password })
     expect(result.error).toBeUndefined()
     expect(result.env).toMatchObject({ RACK_URL: '', CONVOX_RACK: '' })
     expectNoLeaks(result, runner, [password], console_.host)

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { secretForms } from '../../../src/core/secrets.ts'
 import {
   expectNoLeaks,
+  loginTo,
   masked,
   ODD_KEY,
   RACK,
@@ -86,7 +87,7 @@ describe('Rack login', () => {
 
   it.concurrent('masks every form of a key with characters that URL-encode', async () => {
     const runner = fresh()
-    const result = await step(runner, { host: oddRack.host, password: ODD_KEY, 'ca-cert': oddRack.caCert })
+    const result = await loginTo(oddRack, runner, { password: ODD_KEY })
     expect(result.error).toBeUndefined()
     const dir = settingsDir(runner)
     // Go's encoder escapes & in the auth file; RACK_URL carries the key percent-encoded.
@@ -103,12 +104,7 @@ describe('Rack login', () => {
 
   it.concurrent('accepts the expected rack name on a Rack host', async () => {
     const runner = fresh()
-    const result = await step(runner, {
-      host: rack.host,
-      password: RACK_KEY,
-      rack: 'production',
-      'ca-cert': rack.caCert
-    })
+    const result = await loginTo(rack, runner, { password: RACK_KEY, rack: 'production' })
     expect(result.error).toBeUndefined()
     expect(result.outputs.rack).toBe('production')
     // A Rack host has no rack files and no CONVOX_RACK: RACK_URL targets it.
@@ -119,12 +115,7 @@ describe('Rack login', () => {
 
   it.concurrent('export-env: false exports nothing but still writes the settings and outputs', async () => {
     const runner = fresh()
-    const result = await step(runner, {
-      host: rack.host,
-      password: RACK_KEY,
-      'ca-cert': rack.caCert,
-      'export-env': 'false'
-    })
+    const result = await loginTo(rack, runner, { password: RACK_KEY, 'export-env': 'false' })
     expect(result.error).toBeUndefined()
     expect(result.env).toEqual({})
     expect(result.outputs.kind).toBe('rack')
@@ -135,12 +126,7 @@ describe('Rack login', () => {
   it.concurrent('writes into config-dir, creating it and its parents 0700', async () => {
     const runner = fresh()
     const dir = path.join(runner.temp, 'a', 'convox')
-    const result = await step(runner, {
-      host: rack.host,
-      password: RACK_KEY,
-      'ca-cert': rack.caCert,
-      'config-dir': dir
-    })
+    const result = await loginTo(rack, runner, { password: RACK_KEY, 'config-dir': dir })
     expect(result.error).toBeUndefined()
     expect(result.outputs['config-dir']).toBe(dir)
     expect(result.env.CONVOX_CONFIG).toBe(dir)
@@ -158,7 +144,7 @@ describe('Rack login with a stale CONVOX_RACK', () => {
     try {
       const runner = fresh()
       runner.jobEnv.CONVOX_RACK = 'acme/production'
-      const result = await step(runner, { host: rack.host, password: RACK_KEY, 'ca-cert': rack.caCert })
+      const result = await loginTo(rack, runner, { password: RACK_KEY })
       expect(result.error).toBeUndefined()
       expect(result.env.CONVOX_RACK).toBe('')
       expect(result.env.RACK_URL).toBe(`https://convox:${RACK_KEY}@${rack.host}`)

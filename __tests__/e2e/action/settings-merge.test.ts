@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {
   expectNoLeaks,
+  loginTo,
   OTHER_AUTH,
   RACK,
   RACK_KEY,
@@ -11,7 +12,7 @@ import {
 } from '../../../test-support/action-login.ts'
 import type { FakeConvox } from '../../../test-support/fake-convox.ts'
 import { startFakeConvox } from '../../../test-support/fake-convox.ts'
-import { runnerPool, runStepTrustingInputs as step } from '../../../test-support/run-action.ts'
+import { runnerPool } from '../../../test-support/run-action.ts'
 import { mode, read } from '../../../test-support/settings-dir.ts'
 
 /**
@@ -35,7 +36,7 @@ describe('merging into existing settings', () => {
     const runner = fresh()
     const dir = settingsDir(runner)
     seedOtherLogin(dir)
-    const result = await step(runner, { host: rack.host, password: RACK_KEY, 'ca-cert': rack.caCert })
+    const result = await loginTo(rack, runner, { password: RACK_KEY })
     expect(result.error).toBeUndefined()
     const auth = read(dir, 'auth')
     expect(auth).toBe(`{\n  "${rack.host}": "${RACK_KEY}",\n  "other.example.com": "x\\u0026y"\n}`)
@@ -57,7 +58,7 @@ describe('merging into existing settings', () => {
       })
       fs.chmodSync(path.join(dir, name), 0o644)
     }
-    const result = await step(runner, { host: rack.host, password: RACK_KEY, 'ca-cert': rack.caCert })
+    const result = await loginTo(rack, runner, { password: RACK_KEY })
     expect(result.error).toBeUndefined()
     for (const name of ['auth', 'host', 'console']) expect(mode(path.join(dir, name))).toBe(0o600)
     expectNoLeaks(result, runner, [RACK_KEY], rack.host)
@@ -71,7 +72,7 @@ describe('merging into existing settings', () => {
       path.join(dir, 'auth'),
       `{\n  "${rack.host}": "OldKeyForThisHost",\n  "z.example.com": "z"\n}`
     )
-    const result = await step(runner, { host: rack.host, password: RACK_KEY, 'ca-cert': rack.caCert })
+    const result = await loginTo(rack, runner, { password: RACK_KEY })
     expect(result.error).toBeUndefined()
     expect(read(dir, 'auth')).toBe(`{\n  "${rack.host}": "${RACK_KEY}",\n  "z.example.com": "z"\n}`)
     expectNoLeaks(result, runner, [RACK_KEY], rack.host)
