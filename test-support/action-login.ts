@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { secretForms } from '../src/core/secrets.ts'
 import type { FakeConvox, FakeConvoxOptions } from './fake-convox.ts'
-import type { Runner, StepResult } from './run-action.ts'
+import type { Runner, StepOptions, StepResult } from './run-action.ts'
 import { filesContaining, findLeaks, runStepTrustingInputs } from './run-action.ts'
 
 /**
@@ -65,9 +65,10 @@ export const settingsDir = (runner: Runner) => path.join(runner.home, '.convox')
 export function loginTo(
   fake: Pick<FakeConvox, 'host' | 'caCert'>,
   runner: Runner,
-  inputs: Record<string, string>
+  inputs: Record<string, string>,
+  options?: StepOptions
 ): Promise<StepResult> {
-  return runStepTrustingInputs(runner, { ...inputs, host: fake.host, 'ca-cert': fake.caCert })
+  return runStepTrustingInputs(runner, { ...inputs, host: fake.host, 'ca-cert': fake.caCert }, options)
 }
 
 /** Seeds a settings directory as an earlier login to another host left it. */

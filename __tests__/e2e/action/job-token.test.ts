@@ -4,8 +4,7 @@ import path from 'node:path'
 import { secretForms } from '../../../src/core/secrets.ts'
 import type { FakeV3Rack, FakeV3Server } from '../../../test-support/fake-v3-rack.ts'
 import { startFakeV3Console, startFakeV3Rack } from '../../../test-support/fake-v3-rack.ts'
-import type { RackTokenClaims } from '../../../test-support/rack-tokens.ts'
-import { mintRackToken, verifyRackToken } from '../../../test-support/rack-tokens.ts'
+import { claimsOf, mintRackToken, tokenOf, verifyRackToken } from '../../../test-support/rack-tokens.ts'
 import type { Runner, StepResult } from '../../../test-support/run-action.ts'
 import { filesContaining, findLeaks, runnerPool, runStep } from '../../../test-support/run-action.ts'
 
@@ -55,10 +54,6 @@ afterAll(async () => {
   for (const s of [rack, oldRack, legacyRack, console_, noDomain, noDomainConsole]) await s.close()
 })
 
-const tokenIn = (url: string) => decodeURIComponent(/^https:\/\/jwt:([^@]+)@/.exec(url)![1]!)
-const claims = (token: string) =>
-  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as RackTokenClaims
-
 /** No form of any secret anywhere a later step, the log or the workspace could see it. */
 function expectNowhere(result: StepResult, runner: Runner, secrets: readonly string[], host: string): void {
   const forms = secrets.flatMap(s => secretForms(s, host))
@@ -94,11 +89,11 @@ describe('mint-token', () => {
     expect(result.code).toBe(0)
     const url = result.env.RACK_URL!
     expect(url).toMatch(new RegExp(`^https://jwt:[^@]+@${rack.host.replace(/\./g, '\\.')}$`))
-    const token = tokenIn(url)
-    expect(claims(token).role).toBe('rw')
+    const token = tokenOf(url)
+    expect(claimsOf(token).role).toBe('rw')
     // Six hours by default, as the rack counts them.
-    expect(claims(token).expiresAt * 1000 - Date.now()).toBeGreaterThan(6 * 3600_000 - 60_000)
-    expect(claims(token).expiresAt * 1000 - Date.now()).toBeLessThanOrEqual(6 * 3600_000)
+    expect(claimsOf(token).expiresAt * 1000 - Date.now()).toBeGreaterThan(6 * 3600_000 - 60_000)
+    expect(claimsOf(token).expiresAt * 1000 - Date.now()).toBeLessThanOrEqual(6 * 3600_000)
     expect(verifyRackToken(SIGNING_KEY, token, Date.now())).toHaveProperty('claims')
     expect(Object.keys(result.env).sort()).toEqual([
       'CONVOX_ACTOR',
@@ -108,7 +103,7 @@ describe('mint-token', () => {
     ])
     expect(result.outputs).toMatchObject({
       'token-role': 'write',
-      'token-expires-at': new Date(claims(token).expiresAt * 1000).toISOString().replace('.000Z', 'Z'),
+      'token-expires-at': new Date(claimsOf(token).expiresAt * 1000).toISOString().replace('.000Z', 'Z'),
       'rack-url': url
     })
     expect(fs.readdirSync(path.join(runner.home, '.convox')).sort()).toEqual(['console', 'host'])
@@ -144,9 +139,9 @@ describe('mint-token', () => {
     })
     expect(result.error).toBeUndefined()
     expect(result.env.CONVOX_PASSWORD).toBe('')
-    const token = tokenIn(result.env.RACK_URL!)
-    expect(claims(token)).toMatchObject({ role: 'r' })
-    expect(claims(token).expiresAt * 1000 - Date.now()).toBeLessThanOrEqual(3600_000)
+    const token = tokenOf(result.env.RACK_URL!)
+    expect(claimsOf(token)).toMatchObject({ role: 'r' })
+    expect(claimsOf(token).expiresAt * 1000 - Date.now()).toBeLessThanOrEqual(3600_000)
   })
 
   it.concurrent('mints through Console for the rack and names the rack-domain, not Console', async () => {
@@ -165,7 +160,7 @@ describe('mint-token', () => {
     expect(result.env.CONVOX_HOST).toBe(rack.host)
     expect(result.env.CONVOX_RACK).toBeUndefined()
     expect(result.outputs.host).toBe(rack.host)
-    const token = tokenIn(url)
+    const token = tokenOf(url)
     expect(console_.requests.filter(r => r.path === '/system/jwt/token').map(r => r.rack)).toEqual([
       'acme/production'
     ])

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import fs from 'node:fs'
-import path from 'node:path'
 import { deriveActor } from '../../../src/core/actor.ts'
 import { secretForms } from '../../../src/core/secrets.ts'
 import type { FakeConvox } from '../../../test-support/fake-convox.ts'
 import { startFakeConvox } from '../../../test-support/fake-convox.ts'
 import type { RackTokenClaims } from '../../../test-support/rack-tokens.ts'
-import { mintRackToken, signJwt } from '../../../test-support/rack-tokens.ts'
+import { claimsOf, mintRackToken, signJwt } from '../../../test-support/rack-tokens.ts'
 import type { Runner, StepResult } from '../../../test-support/run-action.ts'
 import {
   filesContaining,
@@ -15,6 +14,7 @@ import {
   runStepTrustingInputs
 } from '../../../test-support/run-action.ts'
 import { read } from '../../../test-support/settings-dir.ts'
+import { loginTo, settingsDir } from '../../../test-support/action-login.ts'
 
 /**
  * Rack access tokens and the audit actor end to end: dist/index.cjs against a loopback v3 rack
@@ -42,12 +42,7 @@ function token(
     expiresAt: Math.floor(Date.now() / 1000) + hours * HOUR
   })
 }
-const iso = (t: string) =>
-  new Date(
-    (JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as RackTokenClaims).expiresAt * 1000
-  )
-    .toISOString()
-    .replace('.000Z', 'Z')
+const iso = (t: string) => new Date(claimsOf(t).expiresAt * 1000).toISOString().replace('.000Z', 'Z')
 
 const RUN_ENV = {
   GITHUB_REPOSITORY: 'acme/app',
@@ -59,7 +54,6 @@ const RUN_ENV = {
 const DERIVED = 'acme/app, workflow "Deploy", run 987654321 attempt 3, by octocat'
 
 const step = runStepTrustingInputs
-const settingsDir = (runner: Runner) => path.join(runner.home, '.convox')
 const masked = (stdout: string) =>
   stdout
     .split('\n')
@@ -150,7 +144,7 @@ describe('a rack access token', () => {
   ] as const)('takes a token of role %s in password, with host, as %s', async (role, expected) => {
     const runner = fresh()
     const t = token(`role-${role}`, role)
-    const result = await step(runner, { host: rack.host, password: t, 'ca-cert': rack.caCert })
+    const result = await loginTo(rack, runner, { password: t })
     expect(result.error).toBeUndefined()
     expect(result.outputs['token-role']).toBe(expected)
     expect(result.outputs['token-expires-at']).toBe(iso(t))
@@ -185,7 +179,7 @@ describe('a rack access token', () => {
   it.concurrent('warns with the date within 7 days of the end, and logs in', async () => {
     const runner = fresh()
     const t = token('near', 'rw', 3 * 24 - 1)
-    const result = await step(runner, { host: rack.host, password: t, 'ca-cert': rack.caCert })
+    const result = await loginTo(rack, runner, { password: t })
     expect(result.error).toBeUndefined()
     expect(result.stdout).toMatch(
       new RegExp(
@@ -201,7 +195,7 @@ describe('a rack access token', () => {
     async () => {
       const runner = fresh()
       const t = token('other-key', 'rw', 720, OTHER_SIGNING_KEY)
-      const result = await step(runner, { host: rack.host, password: t, 'ca-cert': rack.caCert })
+      const result = await loginTo(rack, runner, { password: t })
       expect(result.code).toBe(1)
       expect(sentWith(t).map(r => r.status)).toEqual([401])
       expect(result.error).toBe(
@@ -218,7 +212,7 @@ describe('a rack access token', () => {
     const runner = fresh()
     const t = token('rack-expired')
     rack.fail({ status: 401, body: 'invalid authentication: token is expired\n' }, { path: '/auth' })
-    const result = await step(runner, { host: rack.host, password: t, 'ca-cert': rack.caCert })
+    const result = await loginTo(rack, runner, { password: t })
     expect(result.error).toBe(
       `${rack.host} says the rack access token has expired: mint a new one with convox rack access --role write ` +
         '--duration-in-hours 720 on a machine logged into the rack, then update the secret.'
@@ -238,7 +232,7 @@ describe('a rack access token', () => {
     ]
   ])('refuses a token with %s before any request', async (_what, t, message) => {
     const runner = fresh()
-    const result = await step(runner, { host: rack.host, password: t, 'ca-cert': rack.caCert })
+    const result = await loginTo(rack, runner, { password: t })
     expect(result.code).toBe(1)
     expect(result.error).toMatch(/^The password input looks like a rack access token but /)
     expect(result.error).toMatch(message)
@@ -250,12 +244,7 @@ describe('a rack access token', () => {
   it.concurrent('refuses keyroll for a token before any request', async () => {
     const runner = fresh()
     const t = token('keyroll')
-    const result = await step(runner, {
-      host: rack.host,
-      password: t,
-      keyroll: 'true',
-      'ca-cert': rack.caCert
-    })
+    const result = await loginTo(rack, runner, { password: t, keyroll: 'true' })
     expect(result.code).toBe(1)
     expect(result.error).toMatch(
       /^keyroll: true cannot roll a rack access token: it is not the rack password/
@@ -268,12 +257,7 @@ describe('a rack access token', () => {
   it.concurrent('with export-env: false warns that later commands are not logged in', async () => {
     const runner = fresh()
     const t = token('no-export')
-    const result = await step(runner, {
-      host: rack.host,
-      password: t,
-      'ca-cert': rack.caCert,
-      'export-env': 'false'
-    })
+    const result = await loginTo(rack, runner, { password: t, 'export-env': 'false' })
     expect(result.error).toBeUndefined()
     expect(result.env).toEqual({})
     expect(result.stdout).toMatch(/^::warning::export-env is false, and a rack access token is not written/m)
@@ -284,7 +268,7 @@ describe('a rack access token', () => {
     const runner = fresh()
     runner.jobEnv.CONVOX_PASSWORD = 'EarlierStepsKeyForAnotherHost'
     const t = token('stale-password')
-    const result = await step(runner, { host: rack.host, password: t, 'ca-cert': rack.caCert })
+    const result = await loginTo(rack, runner, { password: t })
     expect(result.error).toBeUndefined()
     expect(result.env.CONVOX_PASSWORD).toBe('')
     expect(result.stdout).toContain('Clearing CONVOX_PASSWORD left by an earlier step')
@@ -365,11 +349,7 @@ describe('the audit actor', () => {
   it.concurrent('is sent with every request to the rack, derived from the run', async () => {
     const runner = fresh()
     const t = token('actor-derived')
-    const result = await step(
-      runner,
-      { host: rack.host, password: t, 'ca-cert': rack.caCert },
-      { env: RUN_ENV }
-    )
+    const result = await loginTo(rack, runner, { password: t }, { env: RUN_ENV })
     expect(result.error).toBeUndefined()
     expect(actorsOf(t)).toEqual([DERIVED, DERIVED])
     expect(result.outputs.actor).toBe(DERIVED)
@@ -399,11 +379,7 @@ describe('the audit actor', () => {
   it.concurrent('none sends no header and exports nothing', async () => {
     const runner = fresh()
     const t = token('actor-none')
-    const result = await step(
-      runner,
-      { host: rack.host, password: t, 'ca-cert': rack.caCert, actor: 'none' },
-      { env: RUN_ENV }
-    )
+    const result = await loginTo(rack, runner, { password: t, actor: 'none' }, { env: RUN_ENV })
     expect(result.error).toBeUndefined()
     expect(sentWith(t)).toHaveLength(2)
     expect(actorsOf(t)).toEqual([undefined, undefined])
@@ -416,9 +392,10 @@ describe('the audit actor', () => {
     async () => {
       const runner = fresh()
       const t = token('actor-job')
-      const result = await step(
+      const result = await loginTo(
+        rack,
         runner,
-        { host: rack.host, password: t, 'ca-cert': rack.caCert },
+        { password: t },
         { env: { ...RUN_ENV, CONVOX_ACTOR: 'ops@example.com' } }
       )
       expect(result.error).toBeUndefined()
@@ -431,7 +408,7 @@ describe('the audit actor', () => {
   it.concurrent('sends nothing outside a run that names itself, unless given', async () => {
     const runner = fresh()
     const t = token('actor-local')
-    const result = await step(runner, { host: rack.host, password: t, 'ca-cert': rack.caCert })
+    const result = await loginTo(rack, runner, { password: t })
     expect(result.error).toBeUndefined()
     expect(actorsOf(t)).toEqual([undefined, undefined])
     expect(deriveActor({})).toBe('')
@@ -445,9 +422,10 @@ describe('the audit actor', () => {
     })
     try {
       const runner = fresh()
-      const result = await step(
+      const result = await loginTo(
+        console_,
         runner,
-        { host: console_.host, password: DEPLOY_KEY, rack: 'acme/production', 'ca-cert': console_.caCert },
+        { password: DEPLOY_KEY, rack: 'acme/production' },
         { env: RUN_ENV }
       )
       expect(result.error).toBeUndefined()
