@@ -9,7 +9,7 @@ import type { FakeMirror } from '../../../test-support/fake-mirror.ts'
 import { HTML_PAGE, startFakeMirror } from '../../../test-support/fake-mirror.ts'
 import type { Runner } from '../../../test-support/run-action.ts'
 import { findLeaks, newRunner, removeRunner, runStep } from '../../../test-support/run-action.ts'
-import { closedPort } from '../../../test-support/tls.ts'
+import { failingDownloadHosts } from '../../../test-support/failing-download-hosts.ts'
 
 /**
  * The CLI install through the action, as a deploy job uses it: login plus cli-version, then a
@@ -110,16 +110,7 @@ describeOnLinux('cli-version through the action', () => {
     expect(step.path).toEqual([])
   })
 
-  // tool-cache alone retried these for 20 to 40 s (docs/performance.md).
-  it.each([
-    ['does not resolve', async () => 'cli.example.invalid', /: the host name does not resolve \(/],
-    [
-      'refuses connections',
-      async () => `127.0.0.1:${await closedPort()}`,
-      /: it refuses connections, still after/
-    ],
-    ['has no such version (404)', async () => mirror.url.replace('https://', ''), /\(HTTP 404\)/]
-  ])(
+  it.each(failingDownloadHosts(() => mirror.url))(
     "a download host that %s: one sentence in the action's words, within seconds",
     async (_name, host, cause) => {
       const where = await host()

@@ -84,6 +84,14 @@ function expectQuietPost(post: StepResult): void {
 const { fresh, removeAll } = runnerPool()
 afterAll(removeAll)
 
+/** A fresh runner whose settings directory already holds another login, and what it held then. */
+function runnerWithOtherLogin(): { runner: Runner; dir: string; before: ReturnType<typeof contents> } {
+  const runner = fresh()
+  const dir = settingsDir(runner)
+  seedOtherLogin(dir)
+  return { runner, dir, before: contents(dir) }
+}
+
 describe('post step', () => {
   let rack: FakeConvox
   let oddRack: FakeConvox
@@ -146,10 +154,7 @@ describe('post step', () => {
   })
 
   it.concurrent('restores an existing directory byte for byte, however its files were written', async () => {
-    const runner = fresh()
-    const dir = settingsDir(runner)
-    seedOtherLogin(dir)
-    const before = contents(dir)
+    const { runner, dir, before } = runnerWithOtherLogin()
     const main = await step(runner, consoleInputs())
     expect(main.error).toBeUndefined()
     expect(read(dir, 'racks')).toBe(
@@ -212,10 +217,7 @@ describe('post step', () => {
   })
 
   it.concurrent('puts back the rack file a Rack login removed, as convox login does', async () => {
-    const runner = fresh()
-    const dir = settingsDir(runner)
-    seedOtherLogin(dir)
-    const before = contents(dir)
+    const { runner, dir, before } = runnerWithOtherLogin()
     const main = await step(runner, rackInputs())
     expect(main.error).toBeUndefined()
     expect(fs.existsSync(path.join(dir, 'rack'))).toBe(false)
@@ -225,9 +227,7 @@ describe('post step', () => {
   })
 
   it.concurrent('leaves a rack file that a later step wrote after the login removed it', async () => {
-    const runner = fresh()
-    const dir = settingsDir(runner)
-    seedOtherLogin(dir)
+    const { runner, dir } = runnerWithOtherLogin()
     const main = await step(runner, rackInputs())
     fs.writeFileSync(path.join(dir, 'rack'), 'acme/later')
     const post = await step(runner, rackInputs(), { postOf: main })
@@ -236,10 +236,7 @@ describe('post step', () => {
   })
 
   it.concurrent('after a failed main step, the post step has nothing to undo', async () => {
-    const runner = fresh()
-    const dir = settingsDir(runner)
-    seedOtherLogin(dir)
-    const before = contents(dir)
+    const { runner, dir, before } = runnerWithOtherLogin()
     const inputs = { ...rackInputs(), password: 'WrongKeyForThisRackXyz' }
     const main = await step(runner, inputs)
     expect(main.code).toBe(1)
@@ -376,10 +373,7 @@ describe('post step', () => {
   })
 
   it.concurrent('a file it cannot restore is a warning; the others are still restored', async () => {
-    const runner = fresh()
-    const dir = settingsDir(runner)
-    seedOtherLogin(dir)
-    const before = contents(dir)
+    const { runner, dir, before } = runnerWithOtherLogin()
     const main = await step(runner, rackInputs())
     expect(main.error).toBeUndefined()
     // A later step replaces host with a directory: it cannot be restored.
@@ -396,10 +390,7 @@ describe('post step', () => {
   })
 
   it.concurrent('a key with characters that URL-encode: restored, and never printed', async () => {
-    const runner = fresh()
-    const dir = settingsDir(runner)
-    seedOtherLogin(dir)
-    const before = contents(dir)
+    const { runner, dir, before } = runnerWithOtherLogin()
     const inputs = { host: oddRack.host, password: ODD_KEY, 'ca-cert': oddRack.caCert }
     const main = await step(runner, inputs)
     expect(main.error).toBeUndefined()

@@ -9,8 +9,9 @@ import type {
 } from '../../../test-support/fake-convox.ts'
 import { startFakeConvox } from '../../../test-support/fake-convox.ts'
 import type { ConsoleRackOptions } from '../../../test-support/fake-console-racks.ts'
+import type { FakeGitHub } from '../../../test-support/fake-github.ts'
 import { startFakeGitHub } from '../../../test-support/fake-github.ts'
-import type { Runner } from '../../../test-support/run-action.ts'
+import type { Runner, StepOptions } from '../../../test-support/run-action.ts'
 import { filesContaining, findLeaks, runnerPool, runStep } from '../../../test-support/run-action.ts'
 
 /**
@@ -55,6 +56,21 @@ const inputs = (fake: FakeConvox, runner: Runner, extra: Record<string, string>)
   ...extra
 })
 
+/** Every scenario is one job: a fresh runner, and a step with the login's inputs plus its own. */
+async function stepOnFreshRunner(fake: FakeConvox, extra: Record<string, string>, options?: StepOptions) {
+  const runner = runners.fresh()
+  return { runner, step: await runStep(runner, inputs(fake, runner, extra), options) }
+}
+
+/** A v3 instance keyroll behind Console whose new private key goes to the GitHub secret RACK_SSH_KEY. */
+function instanceKeyrollIntoGitHub(fake: FakeConvox, github: FakeGitHub) {
+  return stepOnFreshRunner(
+    fake,
+    { 'instances-keyroll': 'true', 'ssh-key-secret': 'RACK_SSH_KEY', 'github-token': GITHUB_TOKEN },
+    { env: { GITHUB_REPOSITORY: 'acme/app', GITHUB_API_URL: github.apiUrl } }
+  )
+}
+
 /** Requests that change a rack: Console's rack update, the instance keyroll, the v2 PUT /system. */
 const changes = (requests: RecordedRequest[]) =>
   requests.filter(r => r.method === 'PUT' || r.method === 'POST').map(r => `${r.method} ${r.path}`)
@@ -65,8 +81,7 @@ describe('a v3 rack password, rotated by Console', () => {
     async () => {
       const fake = await consoleFake({ console: { state: true, updateWindow: WINDOW } })
       try {
-        const runner = runners.fresh()
-        const step = await runStep(runner, inputs(fake, runner, { keyroll: 'true' }))
+        const { step } = await stepOnFreshRunner(fake, { keyroll: 'true' })
         expect(step.error).toBeUndefined()
         expect(step.code).toBe(0)
         const record = fake.rotations.get(RACK)!.record
@@ -159,8 +174,7 @@ describe('a v3 rack password, rotated by Console', () => {
     async (_name, start, extra, message) => {
       const fake = await start()
       try {
-        const runner = runners.fresh()
-        const step = await runStep(runner, inputs(fake, runner, { keyroll: 'true', ...extra }))
+        const { runner, step } = await stepOnFreshRunner(fake, { keyroll: 'true', ...extra })
         expect(step.code).toBe(1)
         expect(step.error).toMatch(message)
         expect(step.error).not.toMatch(/Unexpected error/)
@@ -184,8 +198,7 @@ describe('a v3 rack password, rotated by Console', () => {
         }
       })
       try {
-        const runner = runners.fresh()
-        const step = await runStep(runner, inputs(fake, runner, { keyroll: 'true' }))
+        const { step } = await stepOnFreshRunner(fake, { keyroll: 'true' })
         expect(step.code).toBe(1)
         expect(step.error).toMatch(
           /^Console refused to update acme\/production \(HTTP 403: forbidden for \*\*\*\): nothing was changed/
@@ -211,11 +224,11 @@ describe('instance SSH keys', () => {
         console: { updatingForMs: 8000, instancesMs: 2500 }
       })
       try {
-        const runner = runners.fresh()
-        const step = await runStep(
-          runner,
-          inputs(fake, runner, { password: RACK_KEY, rack: '', 'instances-keyroll': 'true' })
-        )
+        const { step } = await stepOnFreshRunner(fake, {
+          password: RACK_KEY,
+          rack: '',
+          'instances-keyroll': 'true'
+        })
         expect(step.error).toBeUndefined()
         expect(changes(fake.requests)).toEqual(['POST /instances/keyroll'])
         const post = fake.requests.find(r => r.method === 'POST')!
@@ -242,16 +255,7 @@ describe('instance SSH keys', () => {
         startFakeGitHub({ tokens: [GITHUB_TOKEN] })
       ])
       try {
-        const runner = runners.fresh()
-        const step = await runStep(
-          runner,
-          inputs(fake, runner, {
-            'instances-keyroll': 'true',
-            'ssh-key-secret': 'RACK_SSH_KEY',
-            'github-token': GITHUB_TOKEN
-          }),
-          { env: { GITHUB_REPOSITORY: 'acme/app', GITHUB_API_URL: github.apiUrl } }
-        )
+        const { runner, step } = await instanceKeyrollIntoGitHub(fake, github)
         expect(step.error).toBeUndefined()
         const record = fake.rotations.get(RACK)!.record
         const [[name, privateKey]] = [...record.keyPairs] as [[string, string]]
@@ -303,10 +307,11 @@ describe('instance SSH keys', () => {
     async (_name, consoleOptions, extra, message) => {
       const fake = await consoleFake({ console: consoleOptions })
       try {
-        const runner = runners.fresh()
-        const step = await runStep(runner, inputs(fake, runner, { 'instances-keyroll': 'true', ...extra }), {
-          env: { GITHUB_REPOSITORY: 'acme/app' }
-        })
+        const { runner, step } = await stepOnFreshRunner(
+          fake,
+          { 'instances-keyroll': 'true', ...extra },
+          { env: { GITHUB_REPOSITORY: 'acme/app' } }
+        )
         expect(step.code).toBe(1)
         expect(step.error).toMatch(message)
         expect(changes(fake.requests)).toEqual([])
@@ -326,16 +331,7 @@ describe('instance SSH keys', () => {
         startFakeGitHub({ tokens: [GITHUB_TOKEN] })
       ])
       try {
-        const runner = runners.fresh()
-        const step = await runStep(
-          runner,
-          inputs(fake, runner, {
-            'instances-keyroll': 'true',
-            'ssh-key-secret': 'RACK_SSH_KEY',
-            'github-token': GITHUB_TOKEN
-          }),
-          { env: { GITHUB_REPOSITORY: 'acme/app', GITHUB_API_URL: github.apiUrl } }
-        )
+        const { step } = await instanceKeyrollIntoGitHub(fake, github)
         expect(step.code).toBe(1)
         expect(step.error).toBe(
           'acme/production has no instance SSH keys to roll (POST /instances/keyroll answered 501: its provider does not offer them). Nothing was changed.'

@@ -9,7 +9,7 @@ import { realExecutable } from '../../../test-support/fake-cli.ts'
 import { startFakeMirror } from '../../../test-support/fake-mirror.ts'
 import { parseFileCommands } from '../../../test-support/run-action.ts'
 import { evalInBash, machinePool, runCli } from '../../../test-support/run-cli.ts'
-import { closedPort } from '../../../test-support/tls.ts'
+import { failingDownloadHosts } from '../../../test-support/failing-download-hosts.ts'
 
 /**
  * convox-login install-cli end to end: the action's installer under --cache-dir, one directory per
@@ -123,16 +123,7 @@ describe('install-cli', () => {
     expect(result.stdout).toBe('false\n')
   })
 
-  // tool-cache alone retried these for 20 to 40 s (docs/performance.md).
-  it.each([
-    ['does not resolve', async () => 'cli.example.invalid', /: the host name does not resolve \(/],
-    [
-      'refuses connections',
-      async () => `127.0.0.1:${await closedPort()}`,
-      /: it refuses connections, still after/
-    ],
-    ['has no such version (404)', async () => mirror.url.replace('https://', ''), /\(HTTP 404\)/]
-  ])(
+  it.each(failingDownloadHosts(() => mirror.url))(
     "a download host that %s: one sentence in the command's words, within seconds",
     async (_name, host, cause) => {
       const where = await host()

@@ -5,6 +5,7 @@ import type { FakeConvox, RecordedRequest } from '../../../test-support/fake-con
 import { startFakeConvox } from '../../../test-support/fake-convox.ts'
 import type { ConsoleRackOptions } from '../../../test-support/fake-console-racks.ts'
 import { startFakeGitLab } from '../../../test-support/fake-gitlab.ts'
+import type { Machine } from '../../../test-support/run-cli.ts'
 import { cliLeaks, KEY_LINES, machinePool, runCli } from '../../../test-support/run-cli.ts'
 
 /**
@@ -34,6 +35,18 @@ function keyroll(fake: FakeConvox, dir: string, ...extra: string[]): string[] {
   return ['keyroll', '--host', fake.host, '--config-dir', dir, '--timeout', '60s', '--format', 'sh', ...extra]
 }
 
+/** A keyroll of acme/production through Console on machine m, logged in with the Console token. */
+function consoleKeyroll(
+  m: Machine,
+  fake: FakeConvox,
+  flags: string[] = [],
+  env: Record<string, string> = {}
+) {
+  return runCli(m, keyroll(fake, path.join(m.work, 'convox'), '--rack', RACK, ...flags), {
+    env: { ...env, CONVOX_PASSWORD: TOKEN }
+  })
+}
+
 describe('convox-login keyroll, issue 18', () => {
   test.concurrent(
     'rotates a v3 rack password through Console with --rack and no store flag',
@@ -41,9 +54,7 @@ describe('convox-login keyroll, issue 18', () => {
       const fake = await consoleFake({ state: true, updateWindow: [{ ms: 2000, mode: 'flap' }] })
       try {
         const m = machines.fresh()
-        const result = await runCli(m, keyroll(fake, path.join(m.work, 'convox'), '--rack', RACK), {
-          env: { CONVOX_PASSWORD: TOKEN }
-        })
+        const result = await consoleKeyroll(m, fake)
         expect(result.stderr).toMatch(
           /Password rotated in .*RACK_URLs that embed the old password stop working/
         )
@@ -65,19 +76,7 @@ describe('convox-login keyroll, issue 18', () => {
       try {
         const m = machines.fresh()
         const keyFile = path.join(m.work, 'rack-ssh-key.pem')
-        const result = await runCli(
-          m,
-          keyroll(
-            fake,
-            path.join(m.work, 'convox'),
-            '--rack',
-            RACK,
-            '--instances-only',
-            '--ssh-key-file',
-            keyFile
-          ),
-          { env: { CONVOX_PASSWORD: TOKEN } }
-        )
+        const result = await consoleKeyroll(m, fake, ['--instances-only', '--ssh-key-file', keyFile])
         expect(result.stderr).toMatch(/Instance SSH keys rolled in .*the key pair production-keypair-\d+/)
         expect(result.code).toBe(0)
         const record = fake.rotations.get(RACK)!.record
@@ -107,25 +106,15 @@ describe('convox-login keyroll, issue 18', () => {
         // A PEM cannot be a masked variable: GitLab keeps it as a protected file variable.
         gitlab.set({ key: 'RACK_SSH_KEY', value: 'old key', variable_type: 'file', protected: true })
         const m = machines.fresh()
-        const result = await runCli(
+        const result = await consoleKeyroll(
           m,
-          keyroll(
-            fake,
-            path.join(m.work, 'convox'),
-            '--rack',
-            RACK,
-            '--instances-only',
-            '--ssh-key-gitlab-variable',
-            'RACK_SSH_KEY'
-          ),
+          fake,
+          ['--instances-only', '--ssh-key-gitlab-variable', 'RACK_SSH_KEY'],
           {
-            env: {
-              GITLAB_CI: 'true',
-              GITLAB_TOKEN,
-              CI_PROJECT_ID: gitlab.projectId,
-              CI_API_V4_URL: gitlab.apiUrl,
-              CONVOX_PASSWORD: TOKEN
-            }
+            GITLAB_CI: 'true',
+            GITLAB_TOKEN,
+            CI_PROJECT_ID: gitlab.projectId,
+            CI_API_V4_URL: gitlab.apiUrl
           }
         )
         expect(result.code).toBe(0)
